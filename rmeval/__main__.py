@@ -1,0 +1,5 @@
+import sys
+
+from rmeval.cli import main
+
+sys.exit(main())

@@ -1,0 +1,148 @@
+"""``rmeval epic``: EPIC distance of reward models to a dataset's human labels."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import platform
+
+import pandas as pd
+
+from rmeval import __version__
+from rmeval.commands.common import (
+    RANDOM_WEIGHTS_NOTE,
+    add_embedding_options,
+    add_out_option,
+    bundled_dataset,
+    out_dir,
+    say,
+    warn,
+    write_json,
+    write_table,
+)
+from rmeval.errors import InvalidInputError
+from rmeval.ranges import parse_alphas
+from rmeval.registry import parse_models
+
+HELP = "EPIC distance of CLIP reward models to a dataset's goal/non-goal labels"
+EPILOG = """\
+For each model the labelled frames are embedded once (and cached); every alpha then costs
+only vector arithmetic. EPIC uses Lemma 1 of the paper: sqrt((1 - rho) / 2), rho the Pearson
+correlation of reward and goal label; 0 = same ranking as the labels, 0.707 = unrelated,
+1 = opposite. The confidence interval is a percentile bootstrap over frames.
+
+Writes <out>/epic_<dataset>.csv (one row per model and alpha) and .json (with settings).
+Exit status: 0 when every model ran, 1 when some failed (the others are still written),
+2 for bad input.
+
+examples:
+  rmeval epic --models ViT-L-14,ViT-bigG-14 --alpha 0:1:0.2
+  rmeval epic --dataset datasets/cartpole-angle --models rmeval-tiny,ViT-B-32:random
+  rmeval epic --models ViT-B-32 --goal 'a humanoid robot kneeling' --baseline 'a humanoid robot'
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("epic", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", default=None, help="dataset directory (default: the bundled datasets/cartpole-angle)")
+    p.add_argument("--models", default="ViT-B-32",
+                   help="comma-separated models: NAME, NAME:TAG, NAME:random, NAME:/path (default: ViT-B-32); see `rmeval models`")
+    p.add_argument("--alpha", default="0",
+                   help="alphas: start:stop:step with stop included (0:1:0.2) or a list (0,0.5,1) (default: 0)")
+    p.add_argument("--goal", action="append", default=None, metavar="PROMPT",
+                   help="goal prompt (repeat for several; default: the dataset's metadata)")
+    p.add_argument("--baseline", action="append", default=None, metavar="PROMPT",
+                   help="baseline prompt (repeat for several; default: the dataset's metadata)")
+    p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the CI (default: 1000)")
+    p.add_argument("--ci", type=float, default=0.95, help="confidence level (default: 0.95)")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
+    add_embedding_options(p)
+    add_out_option(p)
+    p.set_defaults(run=run)
+
+
+def _format_table(df: pd.DataFrame) -> str:
+    view = pd.DataFrame(
+        {
+            "model": [m + (" *" if r else "") for m, r in zip(df["model"], df["random_weights"])],
+            "alpha": df["alpha"].map(lambda a: f"{a:g}"),
+            "EPIC": df["epic"].map(lambda v: f"{v:.4f}"),
+            f"CI {df['ci_level'].iloc[0]:.0%}": [f"[{lo:.4f}, {hi:.4f}]" for lo, hi in zip(df["epic_ci_low"], df["epic_ci_high"])],
+            "rho": df["pearson_rho"].map(lambda v: f"{v:+.4f}"),
+            "R goal": df["mean_reward_goal"].map(lambda v: f"{v:.4f}"),
+            "R non-goal": df["mean_reward_non_goal"].map(lambda v: f"{v:.4f}"),
+            "n (goal)": [f"{n} ({g})" for n, g in zip(df["n_labelled"], df["n_goal"])],
+        }
+    )
+    return view.to_string(index=False)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rmeval.dataset import load_dataset
+    from rmeval.epic_table import EpicJob, run_epic
+
+    alphas = parse_alphas(args.alpha)
+    if args.resamples < 1:
+        raise InvalidInputError(f"--resamples must be at least 1, got {args.resamples}")
+    if not 0 < args.ci < 1:
+        raise InvalidInputError(f"--ci must lie strictly between 0 and 1 (e.g. 0.95), got {args.ci}")
+    models = parse_models(args.models)
+    dataset = load_dataset(args.dataset or bundled_dataset())
+    goal = args.goal or list(dataset.metadata.goal_prompts)
+    baseline = args.baseline or list(dataset.metadata.baseline_prompts)
+    out = out_dir(args.out)
+    job = EpicJob(
+        alphas=alphas,
+        goal_prompts=goal,
+        baseline_prompts=baseline,
+        device=args.device,
+        batch_size=args.batch_size,
+        precision=args.precision,
+        cache_dir=args.cache_dir,
+        weights_dir=args.weights_dir,
+        n_resamples=args.resamples,
+        ci_level=args.ci,
+        seed=args.seed,
+        progress=False if args.no_progress else None,
+    )
+    n_lab = len(dataset.labelled_rows())
+    say(f"dataset {dataset.name} ({dataset.root}): {len(dataset)} frames, {n_lab} labelled")
+    say(f"goal: {goal}   baseline: {baseline or '(none)'}   alphas: {alphas}")
+    results = run_epic(dataset, models, job, log=say)
+
+    csv_path = out / f"epic_{dataset.name}.csv"
+    json_path = out / f"epic_{dataset.name}.json"
+    random_models = results.random_models
+    if not results.table.empty:
+        write_table(results.table, csv_path)
+        write_json(
+            {
+                "rmeval_version": __version__,
+                "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "host": platform.node(),
+                "dataset": {"name": dataset.name, "path": str(dataset.root), "frames": len(dataset), "labelled": n_lab},
+                "settings": {
+                    "alphas": alphas, "goal_prompts": goal, "baseline_prompts": baseline,
+                    "bootstrap_resamples": args.resamples, "ci_level": args.ci, "seed": args.seed,
+                    "precision": args.precision, "batch_size": args.batch_size,
+                },
+                "random_weights_models": random_models,
+                "note": RANDOM_WEIGHTS_NOTE.format(models=", ".join(random_models)) if random_models else "",
+                "results": results.table.to_dict(orient="records"),
+                "failures": results.failures,
+                "embedding": results.stats,
+            },
+            json_path,
+        )
+        say("")
+        say(_format_table(results.table))
+        say("")
+        if random_models:
+            say(RANDOM_WEIGHTS_NOTE.format(models=", ".join(random_models)) + " (marked *)")
+        say(f"wrote {csv_path} and {json_path}")
+    for model, message in results.failures.items():
+        warn(f"rmeval: {model} failed: {message}")
+    if results.failures:
+        return 1
+    return 0

@@ -1,0 +1,147 @@
+"""Image preprocessing as tensor operations, matching open_clip's PIL pipeline.
+
+open_clip's inference transform for a model is: resize (shortest side to ``size``, bicubic),
+centre crop to ``size`` x ``size``, scale to [0, 1], normalise with the model's mean and
+std. :func:`preprocess_frames` does the same on a batch of uint8 frames already on the
+model's device, so a GPU never waits for per-image PIL work.
+
+On a CPU the resize runs on uint8 with torchvision's kernel, which mirrors PIL's resampling
+to within one 8-bit level. On a GPU it runs in float32 with antialiasing, rounded to the
+8-bit grid; bicubic overshoot at hard edges can then differ from PIL by a few levels at a
+few pixels. ``tests/test_preprocess.py`` states and checks both tolerances.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import torch
+import torch.nn.functional as F
+
+from rmeval.errors import InvalidInputError
+
+#: Bumped whenever preprocessing output changes, so cached embeddings are not reused.
+PREPROCESS_VERSION = 1
+
+OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
+OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """What open_clip's eval transform does for one model.
+
+    Attributes:
+        size: Output side length (square) or (height, width).
+        mean, std: Per-channel normalisation.
+        interpolation: ``"bicubic"`` or ``"bilinear"``.
+        resize_mode: ``"shortest"`` (resize shortest side then centre crop) or ``"squash"``.
+    """
+
+    size: tuple[int, int]
+    mean: tuple[float, float, float] = OPENAI_MEAN
+    std: tuple[float, float, float] = OPENAI_STD
+    interpolation: str = "bicubic"
+    resize_mode: str = "shortest"
+
+    @classmethod
+    def from_open_clip(cls, cfg: Mapping[str, Any]) -> "PreprocessConfig":
+        """From ``open_clip.get_model_preprocess_cfg(model)``."""
+        size = cfg.get("size", 224)
+        size_hw = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
+        mean = tuple(float(m) for m in cfg.get("mean", OPENAI_MEAN))
+        std = tuple(float(s) for s in cfg.get("std", OPENAI_STD))
+        if len(mean) == 1:
+            mean = mean * 3
+        if len(std) == 1:
+            std = std * 3
+        interpolation = cfg.get("interpolation", "bicubic") or "bicubic"
+        if interpolation == "random":  # open_clip uses bicubic at inference
+            interpolation = "bicubic"
+        resize_mode = cfg.get("resize_mode", "shortest") or "shortest"
+        if resize_mode not in ("shortest", "squash"):
+            raise InvalidInputError(
+                f"preprocessing resize_mode {resize_mode!r} is not supported by rmeval's tensor "
+                "preprocessing (supported: shortest, squash)."
+            )
+        return cls(size_hw, mean, std, interpolation, resize_mode)  # type: ignore[arg-type]
+
+    def key(self) -> str:
+        """A stable string identifying the preprocessing (part of the embedding cache key)."""
+        mean = ",".join(f"{m:.8f}" for m in self.mean)
+        std = ",".join(f"{s:.8f}" for s in self.std)
+        return (
+            f"v{PREPROCESS_VERSION}|{self.size[0]}x{self.size[1]}|{self.resize_mode}|"
+            f"{self.interpolation}|mean={mean}|std={std}"
+        )
+
+
+def _shortest_side_size(h: int, w: int, target: int) -> tuple[int, int]:
+    """torchvision's Resize(int) output size: shortest side to target, the other truncated."""
+    if h <= w:
+        return target, int(target * w / h)
+    return int(target * h / w), target
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int], mode: str) -> torch.Tensor:
+    """Resize (B, 3, H, W) frames; uint8 stays uint8 (CPU), float is rounded to the 8-bit grid."""
+    if tuple(x.shape[-2:]) == size:
+        return x
+    if x.dtype == torch.uint8:
+        # torchvision's uint8 kernel mirrors PIL's resampling (within 1 level) and is
+        # several times faster than the float path on a CPU.
+        from torchvision.transforms import InterpolationMode
+        from torchvision.transforms.v2.functional import resize
+
+        interp = InterpolationMode.BILINEAR if mode == "bilinear" else InterpolationMode.BICUBIC
+        return resize(x, list(size), interpolation=interp, antialias=True)
+    x = F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=True)
+    # PIL resizes 8-bit images and rounds to 8 bits: do the same.
+    return x.clamp_(0.0, 255.0).round_()
+
+
+def _center_crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    h, w = x.shape[-2:]
+    th, tw = size
+    if h < th or w < tw:  # torchvision pads with zeros; only reachable for tiny frames
+        pad_h, pad_w = max(th - h, 0), max(tw - w, 0)
+        x = F.pad(x, (pad_w // 2, (pad_w + 1) // 2, pad_h // 2, (pad_h + 1) // 2))
+        h, w = x.shape[-2:]
+    top = int(round((h - th) / 2.0))
+    left = int(round((w - tw) / 2.0))
+    return x[..., top : top + th, left : left + tw]
+
+
+def preprocess_frames(frames: torch.Tensor, cfg: PreprocessConfig) -> torch.Tensor:
+    """Turn uint8 RGB frames into the model's input.
+
+    Args:
+        frames: (B, H, W, 3) uint8 tensor, on the device where preprocessing should run.
+        cfg: The model's preprocessing.
+
+    Returns:
+        (B, 3, size_h, size_w) float32 tensor, normalised.
+    """
+    if frames.dtype != torch.uint8:
+        raise InvalidInputError(f"frames must be uint8 RGB, got dtype {frames.dtype}")
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise InvalidInputError(f"frames must have shape (N, H, W, 3), got {tuple(frames.shape)}")
+    # (B, H, W, 3) -> (B, 3, H, W): a channels-last view, which the uint8 resize kernel wants.
+    x = frames.permute(0, 3, 1, 2)
+    if x.device.type != "cpu":
+        x = x.float()  # GPUs resize in float32 (no uint8 antialias kernel there)
+    mode = "bilinear" if cfg.interpolation == "bilinear" else "bicubic"
+    h, w = x.shape[-2:]
+    if cfg.resize_mode == "squash":
+        x = _resize(x, cfg.size, mode)
+    else:
+        if cfg.size[0] == cfg.size[1]:
+            x = _resize(x, _shortest_side_size(h, w, cfg.size[0]), mode)
+        else:  # open_clip's ResizeKeepRatio for non-square targets
+            scale = max(cfg.size[0] / h, cfg.size[1] / w)
+            x = _resize(x, (round(h * scale), round(w * scale)), mode)
+        x = _center_crop(x, cfg.size)
+    mean = torch.tensor(cfg.mean, device=x.device, dtype=torch.float32).view(1, 3, 1, 1)
+    std = torch.tensor(cfg.std, device=x.device, dtype=torch.float32).view(1, 3, 1, 1)
+    return (x.float() / 255.0 - mean) / std
