@@ -205,6 +205,6 @@ def run_epic(
             raise  # the dataset is broken for every model
         except RmevalError as exc:
             failures[ref.id] = str(exc)
-            log(f"{ref.id}: FAILED: {exc}")
+            log(f"{ref.id}: FAILED: {str(exc).splitlines()[0]}")
     table = pd.DataFrame(all_rows, columns=COLUMNS)
     return EpicResults(table=table, failures=failures, stats=stats)

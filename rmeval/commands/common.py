@@ -49,6 +49,16 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
 
+def check_embedding_options(args: argparse.Namespace) -> None:
+    """Reject bad embedding options before any model loads (they would fail every model)."""
+    from rmeval.errors import InvalidInputError
+    from rmeval.models import resolve_device
+
+    if args.batch_size < 1:
+        raise InvalidInputError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    resolve_device(args.device)
+
+
 def add_out_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="reports", help="directory for results (default: reports/)")
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 import time
 
-from rmeval.commands.common import RANDOM_WEIGHTS_NOTE, add_embedding_options, bundled_dataset, say, warn
+from rmeval.commands.common import (
+    RANDOM_WEIGHTS_NOTE,
+    add_embedding_options,
+    bundled_dataset,
+    check_embedding_options,
+    say,
+    warn,
+)
 from rmeval.errors import RmevalError
 from rmeval.registry import parse_models
 
@@ -36,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from rmeval.embedding import Embedder
     from rmeval.models import load_model
 
+    check_embedding_options(args)
     models = parse_models(args.models)
     dataset = load_dataset(args.dataset or bundled_dataset())
     rows = dataset.labelled_rows() if args.labelled_only else None

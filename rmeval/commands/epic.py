@@ -12,6 +12,7 @@ from rmeval import __version__
 from rmeval.commands.common import (
     RANDOM_WEIGHTS_NOTE,
     add_embedding_options,
+    check_embedding_options,
     add_out_option,
     bundled_dataset,
     out_dir,
@@ -87,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--resamples must be at least 1, got {args.resamples}")
     if not 0 < args.ci < 1:
         raise InvalidInputError(f"--ci must lie strictly between 0 and 1 (e.g. 0.95), got {args.ci}")
+    check_embedding_options(args)
     models = parse_models(args.models)
     dataset = load_dataset(args.dataset or bundled_dataset())
     goal = args.goal or list(dataset.metadata.goal_prompts)

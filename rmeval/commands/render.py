@@ -86,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
             task="cartpole",
             goal_prompts=[cartpole.GOAL_PROMPT],
             baseline_prompts=[cartpole.BASELINE_PROMPT],
-            render={**settings, "sweeps": {k: args_range(v) for k, v in sweeps.items()}},
+            render={
+                **settings,
+                "sweeps": {k: args_range(v) for k, v in sweeps.items()},
+                "command": "rmeval render --env cartpole " + " ".join(f"--sweep {s}" for s in args.sweep),
+            },
             state_columns=state_columns,
             label_rule=cartpole.GOAL_RULE,
             name=args.name or "",

@@ -1,0 +1,142 @@
+"""Embedding throughput: rmeval's batched tensor path against the naive per-image path.
+
+Full path: uint8 frames (N, H, W, 3) -> tensor preprocessing on the device -> encode_image,
+in batches (the cache is off, so every frame is encoded). Naive path: per image, PIL
+conversion, open_clip's own preprocess transform, one image per forward call.
+
+Frames are real CartPole renders (600x400), the bundled dataset's kind.
+
+CPU (what benchmarks/README.md records):
+    python benchmarks/bench_embedding.py
+GPU (also measures the bf16 matmul rate and the share of it the embedding reaches):
+    python benchmarks/bench_embedding.py --device cuda --precision bf16 \
+        --models ViT-L-14:random,ViT-bigG-14:random --batch-sizes 256 --frames 2048 --naive-frames 0 --matmul
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+
+import numpy as np
+import torch
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+
+def machine() -> str:
+    cpu = platform.processor() or "cpu"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+    return f"{cpu}, {os.cpu_count()} cores{gpu}; torch {torch.__version__}, {torch.get_num_threads()} threads"
+
+
+def render_frames(n: int) -> np.ndarray:
+    from rmeval.envs.cartpole import CartPoleStateRenderer
+
+    with CartPoleStateRenderer() as r:
+        base = r.render_many([{"angle": a, "x": x} for a in np.linspace(-0.6, 0.6, 32) for x in (-1.0, 0.0, 1.0)])
+    reps = int(np.ceil(n / len(base)))
+    return np.concatenate([base] * reps)[:n]
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def bench_full(embedder, frames: np.ndarray) -> float:
+    embedder.encode_batch(frames[: embedder.batch_size])  # warm-up
+    sync(embedder.model.device)
+    t0 = time.perf_counter()
+    embedder.embed_frames(frames)
+    sync(embedder.model.device)
+    return len(frames) / (time.perf_counter() - t0)
+
+
+@torch.inference_mode()
+def bench_naive(loaded, frames: np.ndarray) -> float:
+    import open_clip
+    from PIL import Image
+
+    cfg = loaded.preprocess
+    tf = open_clip.image_transform(cfg.size[0], is_train=False, mean=cfg.mean, std=cfg.std,
+                                   interpolation=cfg.interpolation, resize_mode=cfg.resize_mode)
+    loaded.model.encode_image(tf(Image.fromarray(frames[0]))[None].to(loaded.device))
+    sync(loaded.device)
+    t0 = time.perf_counter()
+    for f in frames:
+        loaded.model.encode_image(tf(Image.fromarray(f))[None].to(loaded.device))
+    sync(loaded.device)
+    return len(frames) / (time.perf_counter() - t0)
+
+
+def matmul_tflops(device: torch.device, dtype: torch.dtype, n: int = 8192, iters: int = 50) -> float:
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    for _ in range(3):
+        a @ b
+    sync(device)
+    t0 = time.perf_counter()
+    for _ in range(iters):
+        a @ b
+    sync(device)
+    return 2 * n**3 * iters / (time.perf_counter() - t0) / 1e12
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--models", default="rmeval-tiny,ViT-B-32:random")
+    p.add_argument("--batch-sizes", default="32,128")
+    p.add_argument("--frames", type=int, default=0, help="frames per full-path run (default: per model)")
+    p.add_argument("--naive-frames", type=int, default=-1, help="frames for the naive path (0: skip)")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
+    p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
+    p.add_argument("--matmul", action="store_true", help="measure the matmul rate and report the share reached")
+    args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+
+    from rmeval.embedding import Embedder
+    from rmeval.models import load_model
+
+    device = torch.device(args.device)
+    print(f"machine: {machine()}")
+    print(f"device {device}, precision {args.precision}")
+    peak = None
+    if args.matmul:
+        dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[args.precision]
+        n = 8192 if device.type == "cuda" else 1024
+        peak = matmul_tflops(device, dtype, n=n, iters=50 if device.type == "cuda" else 5)
+        print(f"measured {args.precision} matmul ({n}x{n}): {peak:.1f} TFLOP/s")
+    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    print(f"{'model':<22}{'batch':>6}{'frames':>8}{'full fps':>11}{'naive fps':>11}{'ratio':>8}{'share':>8}")
+    for name in args.models.split(","):
+        loaded = load_model(name, device=device)
+        tiny = loaded.n_params < 10e6
+        n_full = args.frames or (2048 if tiny else 256)
+        n_naive = (256 if tiny else 32) if args.naive_frames < 0 else args.naive_frames
+        frames = render_frames(max(n_full, n_naive))
+        naive = bench_naive(loaded, frames[:n_naive]) if n_naive else float("nan")
+        for bs in batch_sizes:
+            emb = Embedder(loaded, batch_size=bs, precision=args.precision)
+            fps = bench_full(emb, frames[:n_full])
+            share = ""
+            if peak and loaded.ref.spec:
+                share = f"{fps * loaded.ref.spec.image_gflops * 1e9 / (peak * 1e12):.0%}"
+            print(f"{loaded.ref.id:<22}{bs:>6}{n_full:>8}{fps:>11.1f}{naive:>11.1f}{fps / naive:>8.1f}{share:>8}")
+        del loaded
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,145 @@
+"""Embedding engine and on-disk cache, with the tiny open_clip model."""
+
+import numpy as np
+import pytest
+import torch
+
+import rmeval.embedding as embedding_mod
+from rmeval.cache import EmbeddingCache, frame_keys
+from rmeval.embedding import Embedder
+from rmeval.errors import InvalidInputError
+
+
+@pytest.fixture
+def frames(cartpole_frames):
+    return cartpole_frames[:, ::4, ::4].copy()  # (24, 100, 150, 3)
+
+
+def test_embed_matches_direct_model_call(tiny_model, frames):
+    from rmeval.preprocess import preprocess_frames
+
+    emb = Embedder(tiny_model, batch_size=5).embed_frames(frames)
+    with torch.no_grad():
+        direct = tiny_model.model.encode_image(preprocess_frames(torch.from_numpy(frames), tiny_model.preprocess))
+    assert emb.shape == (24, tiny_model.embed_dim) and emb.dtype == np.float32
+    np.testing.assert_allclose(emb, direct.numpy(), atol=1e-5)
+
+
+def test_batch_size_does_not_change_results(tiny_model, frames):
+    a = Embedder(tiny_model, batch_size=1).embed_frames(frames)
+    b = Embedder(tiny_model, batch_size=64).embed_frames(frames)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_second_run_encodes_nothing_and_changed_frame_is_reencoded(tiny_model, frames, tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    first = Embedder(tiny_model, cache=cache)
+    e1 = first.embed_frames(frames)
+    assert (first.stats.encoded, first.stats.cached) == (24, 0)
+
+    second = Embedder(tiny_model, cache=EmbeddingCache(tmp_path))  # fresh process view
+    e2 = second.embed_frames(frames)
+    assert (second.stats.encoded, second.stats.cached) == (0, 24)
+    np.testing.assert_array_equal(e1, e2)
+
+    changed = frames.copy()
+    changed[5, 10, 10] ^= 0xFF
+    third = Embedder(tiny_model, cache=EmbeddingCache(tmp_path))
+    e3 = third.embed_frames(changed)
+    assert (third.stats.encoded, third.stats.cached) == (1, 23)
+    np.testing.assert_array_equal(np.delete(e3, 5, 0), np.delete(e1, 5, 0))
+
+
+def test_cache_is_keyed_by_precision_and_weights(tiny_model, frames, tmp_path):
+    from rmeval.models import load_model
+
+    cache = EmbeddingCache(tmp_path)
+    Embedder(tiny_model, cache=cache).embed_frames(frames)
+    bf16 = Embedder(tiny_model, cache=cache, precision="bf16")
+    bf16.embed_frames(frames)
+    assert bf16.stats.encoded == 24
+    other = Embedder(load_model("rmeval-tiny:random1", device="cpu"), cache=cache)
+    other.embed_frames(frames)
+    assert other.stats.encoded == 24
+
+
+def test_duplicate_frames_encoded_once(tiny_model, frames, tmp_path):
+    dup = np.concatenate([frames[:3], frames[:3], frames[:3]])
+    e = Embedder(tiny_model, cache=EmbeddingCache(tmp_path))
+    out = e.embed_frames(dup)
+    assert e.stats.encoded == 3 and e.stats.cached == 6
+    np.testing.assert_array_equal(out[:3], out[3:6])
+
+
+def test_interrupted_run_keeps_finished_chunks(tiny_model, frames, tmp_path, monkeypatch):
+    frame_bytes = int(np.prod(frames.shape[1:]))
+    monkeypatch.setattr(embedding_mod, "CHUNK_BYTES", frame_bytes * 4)  # chunks of 4 frames
+    calls = {"n": 0}
+    original = Embedder.encode_batch
+
+    def flaky(self, batch):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt  # killed while encoding the 4th chunk
+        return original(self, batch)
+
+    monkeypatch.setattr(Embedder, "encode_batch", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        Embedder(tiny_model, batch_size=4, cache=EmbeddingCache(tmp_path)).embed_frames(frames)
+    monkeypatch.setattr(Embedder, "encode_batch", original)
+    store_dir = next((tmp_path / "v1" / "image").iterdir())
+    assert len(list(store_dir.glob("shard-*.npy"))) == 3
+    resumed = Embedder(tiny_model, batch_size=4, cache=EmbeddingCache(tmp_path))
+    out = resumed.embed_frames(frames)
+    assert (resumed.stats.encoded, resumed.stats.cached) == (12, 12)
+    np.testing.assert_allclose(out, Embedder(tiny_model).embed_frames(frames), atol=1e-5)
+
+
+def test_partial_and_corrupt_shards_are_not_trusted(tiny_model, frames, tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    good = Embedder(tiny_model, cache=cache).embed_frames(frames)
+    store_dir = next((tmp_path / "v1" / "image").iterdir())
+    shard = next(store_dir.glob("shard-*.npy"))
+    # a write that died before its rename, and a shard cut short by a failing disk
+    (store_dir / ".tmp-shard-dead.npy").write_bytes(shard.read_bytes()[:100])
+    shard.write_bytes(shard.read_bytes()[:-50])
+    with pytest.warns(UserWarning, match="ignoring unreadable embedding-cache shard"):
+        again = Embedder(tiny_model, cache=EmbeddingCache(tmp_path))
+        out = again.embed_frames(frames)
+    assert again.stats.encoded == 24
+    np.testing.assert_allclose(out, good, atol=1e-5)
+
+
+def test_text_embeddings_cached(tiny_model, tmp_path):
+    prompts = ["pole vertically upright on top of the cart", "pole and cart"]
+    first = Embedder(tiny_model, cache=EmbeddingCache(tmp_path))
+    t1 = first.embed_texts(prompts)
+    second = Embedder(tiny_model, cache=EmbeddingCache(tmp_path))
+    t2 = second.embed_texts(prompts[::-1])
+    assert first.stats.texts_encoded == 2 and second.stats.texts_encoded == 0
+    np.testing.assert_array_equal(t1, t2[::-1])
+    assert not np.allclose(t1[0], t1[1])
+
+
+def test_frame_keys_depend_on_content_and_shape(frames):
+    k = frame_keys(frames[:2])
+    assert k[0] != k[1]
+    flat = frames[:1].reshape(1, 150, 100, 3)
+    assert frame_keys(flat)[0] != k[0]
+
+
+def test_bad_arguments(tiny_model, tmp_path):
+    with pytest.raises(InvalidInputError, match="batch-size"):
+        Embedder(tiny_model, batch_size=0)
+    with pytest.raises(InvalidInputError, match="precision"):
+        Embedder(tiny_model, precision="fp8")
+    with pytest.raises(InvalidInputError, match="uint8"):
+        Embedder(tiny_model).embed_frames(np.zeros((2, 8, 8, 3), dtype=np.float32))
+    with pytest.raises(InvalidInputError, match="prompts"):
+        Embedder(tiny_model).embed_texts(["", "x"])
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    from rmeval.errors import RmevalError
+
+    with pytest.raises(RmevalError, match="cannot create the embedding cache directory"):
+        EmbeddingCache(blocker / "cache")

@@ -1,0 +1,123 @@
+from pathlib import Path
+
+import pytest
+
+from rmeval.errors import InvalidInputError, ModelNotFoundError, WeightsUnavailableError
+from rmeval.registry import get_spec, list_models, parse_model, parse_models
+
+
+def test_registry_has_paper_models_with_sizes():
+    names = list_models()
+    for name in ["RN50", "ViT-B-32", "ViT-L-14", "ViT-H-14", "ViT-bigG-14", "rmeval-tiny"]:
+        assert name in names
+    big = get_spec("ViT-bigG-14")
+    assert big.pretrained == "laion2b_s39b_b160k"
+    assert big.params_m == 2540 and big.image_gflops == 968
+    # sizes grow along the paper's scaling axis
+    sizes = [get_spec(n).params_m for n in ["ViT-B-32", "ViT-L-14", "ViT-H-14", "ViT-bigG-14"]]
+    assert sizes == sorted(sizes)
+
+
+def test_parse_model_forms(tmp_path):
+    ref = parse_model("ViT-L-14")
+    assert (ref.weights, ref.tag, ref.id) == ("pretrained", "laion2b_s32b_b82k", "ViT-L-14:laion2b_s32b_b82k")
+    assert not ref.is_random
+    assert parse_model("ViT-L-14:openai").tag == "openai"
+    rnd = parse_model("ViT-B-32:random")
+    assert rnd.is_random and rnd.seed == 0 and rnd.id == "ViT-B-32:random"
+    assert parse_model("ViT-B-32:random7").seed == 7
+    ckpt = parse_model(f"ViT-B-32:{tmp_path}/w.bin")
+    assert ckpt.weights == "checkpoint" and ckpt.path == Path(tmp_path / "w.bin")
+    tiny = parse_model("rmeval-tiny")
+    assert tiny.is_random and tiny.weights_label == "random"
+    # any open_clip architecture works with an explicit tag
+    assert parse_model("ViT-B-16:laion2b_s34b_b88k").arch == "ViT-B-16"
+
+
+def test_unknown_model_lists_known_ones():
+    with pytest.raises(ModelNotFoundError, match="ViT-bigG-14") as info:
+        parse_model("ViT-Z-99")
+    assert "unknown model 'ViT-Z-99'" in str(info.value)
+
+
+def test_bad_model_strings():
+    with pytest.raises(InvalidInputError, match="nothing after"):
+        parse_model("ViT-B-32:")
+    with pytest.raises(InvalidInputError, match="empty"):
+        parse_models(" , ")
+    with pytest.raises(InvalidInputError, match="no default weights"):
+        parse_model("ViT-B-16")
+    assert [r.id for r in parse_models("rmeval-tiny, rmeval-tiny:random ,ViT-B-32:random")] == [
+        "rmeval-tiny:random",
+        "ViT-B-32:random",
+    ]
+
+
+def test_weights_unavailable_offline_is_short_and_helpful(monkeypatch):
+    from rmeval.models import load_model
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(WeightsUnavailableError) as info:
+        load_model("ViT-B-32", device="cpu", weights_dir="/nonexistent-rmeval-weights")
+    msg = str(info.value)
+    assert "ViT-B-32:laion2b_s34b_b79k" in msg
+    assert "ViT-B-32:/path/to" in msg and "HF_HUB_OFFLINE" in msg and "ViT-B-32:random" in msg
+    assert "Traceback" not in msg
+
+
+def test_unknown_tag_lists_tags():
+    from rmeval.models import load_model
+
+    with pytest.raises(WeightsUnavailableError, match="known tags: .*laion2b_s34b_b79k"):
+        load_model("ViT-B-32:no-such-tag", device="cpu")
+
+
+def test_bad_checkpoint_path_and_file(tmp_path):
+    from rmeval.models import load_model
+
+    with pytest.raises(WeightsUnavailableError, match="not a file"):
+        load_model(f"rmeval-tiny:{tmp_path}/missing.pt", device="cpu")
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"this is not a checkpoint")
+    with pytest.raises(WeightsUnavailableError, match="cannot load checkpoint"):
+        load_model(f"rmeval-tiny:{junk}", device="cpu")
+
+
+def test_checkpoint_roundtrip(tmp_path, tiny_model):
+    """A checkpoint saved from a model loads back with the same weights and a file fingerprint."""
+    import torch
+
+    from rmeval.models import load_model
+
+    path = tmp_path / "tiny.pt"
+    torch.save(tiny_model.model.state_dict(), path)
+    loaded = load_model(f"rmeval-tiny:{path}", device="cpu")
+    assert not loaded.is_random
+    assert str(path) in loaded.fingerprint
+    for (k, a), (_, b) in zip(tiny_model.model.state_dict().items(), loaded.model.state_dict().items()):
+        assert torch.equal(a, b), k
+
+
+def test_random_weights_are_seeded():
+    import torch
+
+    from rmeval.models import load_model
+
+    a = load_model("rmeval-tiny:random", device="cpu").model.state_dict()
+    b = load_model("rmeval-tiny:random", device="cpu").model.state_dict()
+    c = load_model("rmeval-tiny:random1", device="cpu").model.state_dict()
+    key = "visual.conv1.weight"
+    assert torch.equal(a[key], b[key])
+    assert not torch.equal(a[key], c[key])
+
+
+def test_device_errors():
+    from rmeval.models import resolve_device
+
+    with pytest.raises(InvalidInputError, match="not a device"):
+        resolve_device("gpu-please")
+    import torch
+
+    if not torch.cuda.is_available():
+        with pytest.raises(InvalidInputError, match="no CUDA GPU"):
+            resolve_device("cuda")
