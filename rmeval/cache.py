@@ -224,6 +224,28 @@ class EmbeddingCache:
             directory.mkdir(parents=True, exist_ok=True)
             info = directory / "info.json"
             if not info.exists():
-                _atomic_write_bytes(info, json.dumps(fields, indent=2, sort_keys=True).encode())
+                payload = {**fields, "name": name}
+                _atomic_write_bytes(info, json.dumps(payload, indent=2, sort_keys=True).encode())
             self._stores[directory] = EmbeddingStore(directory, dim)
         return self._stores[directory]
+
+    def stores(self, kind: str) -> list[tuple[dict[str, str], EmbeddingStore]]:
+        """Every store of ``kind`` on disk with its ``info.json`` (``name`` is the model id).
+
+        Lets tools find what was embedded before (e.g. rewards of cached models) without
+        loading any model.
+        """
+        found = []
+        base = self.root / f"v{CACHE_FORMAT_VERSION}" / kind
+        if not base.is_dir():
+            return found
+        for directory in sorted(p for p in base.iterdir() if p.is_dir()):
+            try:
+                info = json.loads((directory / "info.json").read_text())
+                dim = int(info["dim"])
+            except (OSError, ValueError, KeyError):
+                continue
+            if directory not in self._stores:
+                self._stores[directory] = EmbeddingStore(directory, dim)
+            found.append((info, self._stores[directory]))
+        return found

@@ -143,3 +143,16 @@ def test_bad_arguments(tiny_model, tmp_path):
 
     with pytest.raises(RmevalError, match="cannot create the embedding cache directory"):
         EmbeddingCache(blocker / "cache")
+
+
+def test_stores_are_listed_with_their_model(tiny_model, frames, tmp_path):
+    e = Embedder(tiny_model, cache=EmbeddingCache(tmp_path))
+    e.embed_frames(frames[:4])
+    e.embed_texts(["a prompt"])
+    listed = EmbeddingCache(tmp_path).stores("image")
+    assert len(listed) == 1
+    info, store = listed[0]
+    assert info["name"] == "rmeval-tiny:random" and info["precision"] == "fp32"
+    found, emb = store.lookup(frame_keys(frames[:6]))
+    assert found.tolist() == [True] * 4 + [False] * 2
+    assert [i["name"] for i, _ in EmbeddingCache(tmp_path).stores("text")] == ["rmeval-tiny:random"]
