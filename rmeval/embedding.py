@@ -9,22 +9,31 @@ encoded again; new embeddings are written chunk by chunk, so an interrupted run 
 what it finished.
 
 Embeddings are returned as float32 numpy arrays, *not* normalised (rewards normalise).
+
+On a GPU: batches are queued without synchronising and their results copied back once
+per chunk; the next chunk of frames is read from disk (PNG decoding in a thread pool)
+while the current one is encoded; ``batch_size="auto"`` probes the largest batch that
+fits; ``compile=True`` wraps the image tower in ``torch.compile``. Attention runs
+through PyTorch's scaled-dot-product attention (open_clip's ``nn.MultiheadAttention``
+with ``need_weights=False``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from rmeval.cache import EmbeddingCache, EmbeddingStore, frame_keys, text_keys
-from rmeval.errors import InvalidInputError
+from rmeval.errors import InvalidInputError, RmevalError
 from rmeval.models import LoadedModel
 from rmeval.preprocess import preprocess_frames
 
@@ -33,6 +42,8 @@ if TYPE_CHECKING:
 
 PRECISIONS = ("fp32", "fp16", "bf16")
 _AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+#: Upper bound of the batch size ``batch_size="auto"`` probes on a GPU.
+AUTO_BATCH_MAX = 1024
 #: Frames read and hashed together; a chunk's new embeddings become one cache shard.
 CHUNK_BYTES = 256 * 1024 * 1024
 
@@ -62,23 +73,56 @@ class Embedder:
         self,
         model: LoadedModel,
         *,
-        batch_size: int = 64,
+        batch_size: int | str = 64,
         precision: str = "fp32",
         cache: EmbeddingCache | None = None,
         progress: bool | None = None,
+        compile: bool = False,
+        read_workers: int | None = None,
     ) -> None:
-        if not isinstance(batch_size, int) or batch_size < 1:
-            raise InvalidInputError(f"--batch-size must be a positive integer, got {batch_size!r}")
+        if batch_size != "auto" and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
+            raise InvalidInputError(f"--batch-size must be a positive integer or 'auto', got {batch_size!r}")
         if precision not in PRECISIONS:
             raise InvalidInputError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.model = model
-        self.batch_size = batch_size
         self.precision = precision
+        self.batch_size = self._auto_batch_size() if batch_size == "auto" else int(batch_size)
         self.cache = cache
         self.progress = progress
+        self.read_workers = read_workers or min(32, os.cpu_count() or 4)
         self.stats = EmbedStats()
         self._image_store: EmbeddingStore | None = None
         self._text_store: EmbeddingStore | None = None
+        self._encode_image: Callable[[torch.Tensor], torch.Tensor] = model.model.encode_image
+        if compile:
+            # dynamic=False: one graph per batch shape (the last, smaller batch adds one more).
+            self._encode_image = torch.compile(model.model.encode_image, dynamic=False)
+
+    def _auto_batch_size(self, largest: int = AUTO_BATCH_MAX) -> int:
+        """Largest power-of-two batch (up to ``largest``) that fits the GPU; 64 on a CPU."""
+        dev = self.model.device
+        if dev.type != "cuda":
+            return 64
+        h, w = self.model.preprocess.size
+        best, bs = 0, 8
+        while bs <= largest:
+            try:
+                with torch.inference_mode(), self._autocast():
+                    x = torch.zeros(bs, 3, h, w, device=dev)
+                    self.model.model.encode_image(x)
+                torch.cuda.synchronize(dev)
+                best, bs = bs, bs * 2
+            except torch.OutOfMemoryError:
+                break
+            finally:
+                torch.cuda.empty_cache()
+        if best == 0:
+            raise RmevalError(
+                f"{self.model.ref.id} does not fit on {dev} even at batch 8; use a smaller model "
+                "or --precision bf16."
+            )
+        # Headroom for the raw frames and preprocessing buffers of a real batch.
+        return max(8, best // 2)
 
     # ---------------------------------------------------------------- raw encoding
     def _autocast(self) -> contextlib.AbstractContextManager[None]:
@@ -91,6 +135,25 @@ class Embedder:
                 f"--precision {self.precision} is not supported on {self.model.device}: {exc}; use fp32."
             ) from None
 
+    def _check_frames(self, x: torch.Tensor) -> None:
+        if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[-1] != 3:
+            raise InvalidInputError(
+                f"frames must be uint8 RGB of shape (N, H, W, 3), got {tuple(x.shape)} {x.dtype}"
+            )
+
+    def _encode_on_device(self, frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """(B, H, W, 3) uint8 -> (B, D) embeddings left on the model's device (no sync)."""
+        x = torch.as_tensor(frames)
+        self._check_frames(x)
+        dev = self.model.device
+        if dev.type == "cuda":
+            # uint8 through pinned memory: a quarter of float32's bytes, copied asynchronously
+            # while the GPU still works on the previous batch.
+            x = x.pin_memory().to(dev, non_blocking=True)
+        pixels = preprocess_frames(x, self.model.preprocess)
+        with self._autocast():
+            return self._encode_image(pixels)
+
     @torch.inference_mode()
     def encode_batch(self, frames: np.ndarray | torch.Tensor) -> np.ndarray:
         """Encode one batch without the cache.
@@ -101,28 +164,24 @@ class Embedder:
         Returns:
             (B, D) float32 image embeddings.
         """
-        x = torch.as_tensor(frames)
-        if x.dtype != torch.uint8 or x.ndim != 4 or x.shape[-1] != 3:
-            raise InvalidInputError(
-                f"frames must be uint8 RGB of shape (N, H, W, 3), got {tuple(x.shape)} {x.dtype}"
-            )
-        dev = self.model.device
-        if dev.type == "cuda":
-            x = x.pin_memory().to(dev, non_blocking=True)
-        else:
-            x = x.to(dev)
-        pixels = preprocess_frames(x, self.model.preprocess)
-        with self._autocast():
-            emb = self.model.model.encode_image(pixels)
-        return emb.float().cpu().numpy()
+        return self._encode_on_device(frames).float().cpu().numpy()
 
+    @torch.inference_mode()
     def _encode_all(self, frames: np.ndarray, bar: Callable[[int], None]) -> np.ndarray:
-        out = np.empty((len(frames), self.model.embed_dim), dtype=np.float32)
+        if self.model.device.type != "cuda":
+            out = np.empty((len(frames), self.model.embed_dim), dtype=np.float32)
+            for start in range(0, len(frames), self.batch_size):
+                batch = frames[start : start + self.batch_size]
+                out[start : start + len(batch)] = self.encode_batch(batch)
+                bar(len(batch))
+            return out
+        # On a GPU: queue every batch without synchronising, copy the results back once.
+        parts = []
         for start in range(0, len(frames), self.batch_size):
             batch = frames[start : start + self.batch_size]
-            out[start : start + len(batch)] = self.encode_batch(batch)
+            parts.append(self._encode_on_device(batch).float())
             bar(len(batch))
-        return out
+        return torch.cat(parts).cpu().numpy()
 
     # ---------------------------------------------------------------- cache
     def _store(self, kind: str) -> EmbeddingStore | None:
@@ -228,13 +287,14 @@ class Embedder:
         update, close = self._progress_bar(n, f"embedding {self.model.ref.id}")
         try:
             with ThreadPoolExecutor(max_workers=1) as reader:
-                pending = reader.submit(dataset.read_frames, chunks[0]) if chunks else None
+                read = partial(dataset.read_frames, workers=self.read_workers)
+                pending = reader.submit(read, chunks[0]) if chunks else None
                 start = 0
                 for i, chunk in enumerate(chunks):
                     assert pending is not None
                     frames = pending.result()
                     if i + 1 < len(chunks):
-                        pending = reader.submit(dataset.read_frames, chunks[i + 1])
+                        pending = reader.submit(read, chunks[i + 1])
                     out[start : start + len(chunk)] = self._embed_chunk(frames, update)
                     start += len(chunk)
         finally:

@@ -51,7 +51,7 @@ class EpicJob:
     goal_prompts: list[str]
     baseline_prompts: list[str]
     device: str | None = None
-    batch_size: int = 64
+    batch_size: int | str = 64
     precision: str = "fp32"
     cache_dir: str | Path | None = None
     weights_dir: str | Path | None = None
@@ -59,6 +59,7 @@ class EpicJob:
     ci_level: float = 0.95
     seed: int = 0
     progress: bool | None = None
+    compile: bool = False
 
 
 @dataclass
@@ -181,7 +182,8 @@ def run_epic(
             t0 = time.perf_counter()
             loaded = load_model(ref, device=job.device, weights_dir=job.weights_dir)
             embedder = Embedder(
-                loaded, batch_size=job.batch_size, precision=job.precision, cache=cache, progress=job.progress
+                loaded, batch_size=job.batch_size, precision=job.precision, cache=cache,
+                progress=job.progress, compile=job.compile,
             )
             image_emb = embedder.embed_dataset(dataset, rows_idx)
             goal = combine_prompts(embedder.embed_texts(job.goal_prompts))

@@ -156,3 +156,16 @@ def test_stores_are_listed_with_their_model(tiny_model, frames, tmp_path):
     found, emb = store.lookup(frame_keys(frames[:6]))
     assert found.tolist() == [True] * 4 + [False] * 2
     assert [i["name"] for i, _ in EmbeddingCache(tmp_path).stores("text")] == ["rmeval-tiny:random"]
+
+
+def test_auto_batch_size_on_cpu(tiny_model):
+    assert Embedder(tiny_model, batch_size="auto").batch_size == 64
+    with pytest.raises(InvalidInputError, match="'auto'"):
+        Embedder(tiny_model, batch_size="big")
+
+
+@pytest.mark.slow
+def test_compiled_image_tower_matches_eager(tiny_model, frames):
+    eager = Embedder(tiny_model, batch_size=8).embed_frames(frames)
+    compiled = Embedder(tiny_model, batch_size=8, compile=True).embed_frames(frames)
+    np.testing.assert_allclose(compiled, eager, atol=1e-4)

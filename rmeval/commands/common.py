@@ -33,7 +33,8 @@ def bundled_dataset() -> Path:
 def add_embedding_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("embedding")
     g.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")
-    g.add_argument("--batch-size", type=int, default=64, help="frames per forward pass (default: 64)")
+    g.add_argument("--batch-size", default="64",
+                   help="frames per forward pass, or 'auto' (the largest that fits the GPU) (default: 64)")
     g.add_argument(
         "--precision", choices=["fp32", "fp16", "bf16"], default="fp32",
         help="fp32, or fp16/bf16 autocast (for GPUs) (default: fp32)",
@@ -46,6 +47,7 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
         "--weights-dir", default=None,
         help="where pretrained weights are downloaded/looked up (default: the Hugging Face cache)",
     )
+    g.add_argument("--compile", action="store_true", help="torch.compile the image tower (pays off on long GPU runs)")
     g.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
 
@@ -54,8 +56,13 @@ def check_embedding_options(args: argparse.Namespace) -> None:
     from rmeval.errors import InvalidInputError
     from rmeval.models import resolve_device
 
-    if args.batch_size < 1:
-        raise InvalidInputError(f"--batch-size must be a positive integer, got {args.batch_size}")
+    text = str(args.batch_size).strip().lower()
+    if text == "auto":
+        args.batch_size = "auto"
+    elif text.isdigit() and int(text) > 0:
+        args.batch_size = int(text)
+    else:
+        raise InvalidInputError(f"--batch-size must be a positive integer or 'auto', got {args.batch_size!r}")
     resolve_device(args.device)
 
 

@@ -107,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         ci_level=args.ci,
         seed=args.seed,
         progress=False if args.no_progress else None,
+        compile=args.compile,
     )
     n_lab = len(dataset.labelled_rows())
     say(f"dataset {dataset.name} ({dataset.root}): {len(dataset)} frames, {n_lab} labelled")
