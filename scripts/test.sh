@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages: Mesa's EGL for MuJoCo's headless rendering.
-packages=(libegl1 libgl1-mesa-dri libglvnd0)
+packages=(libegl1 libopengl0 libegl-mesa0 libgl1-mesa-dri)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -19,4 +19,5 @@ fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -c constraints.txt -e '.[test]'
+export MUJOCO_GL="${MUJOCO_GL:-egl}"  # MuJoCo renders headless through EGL (Mesa llvmpipe without a GPU)
 exec .venv/bin/python -m pytest "$@"

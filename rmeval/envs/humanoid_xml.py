@@ -1,0 +1,299 @@
+"""MuJoCo model files for the Humanoid: gymnasium's ``humanoid.xml`` with rmeval's looks.
+
+The model is built at run time from the ``humanoid.xml`` that ships with gymnasium
+(the model of ``Humanoid-v5``), parsed with :mod:`xml.etree.ElementTree`; nothing in the
+physics changes. What is added or changed:
+
+* look ``"textured"`` (the paper's Section 4.3 change 1): materials on the body parts
+  (skin head, forearms and hands; a shirt on the torso and upper arms; trousers on the
+  hips and legs; shoes), hair and eyes on the head (visual only: no mass, no contacts),
+  a blue-sky gradient skybox, a grass-like checker ground, a sun-like directional light
+  plus ambient light, and no floor reflection.
+* look ``"original"``: gymnasium's file unchanged (checker floor with reflections,
+  shadows, dark-blue gradient sky, one beige colour for every body part).
+* both looks: a fixed camera called ``"fixed"`` in the world (the paper's change 2),
+  placed in front of and to the right of the spawn point, slightly above it and angled
+  down, far enough away that the whole body is in view at the spawn point whether it
+  stands, kneels, does the splits or lies on the ground. The original tracking camera
+  ``"track"`` (follows the centre of mass, seen from the side) stays in the file.
+
+Rendering ``quality``: ``"fast"`` (default) draws no shadows and no multisampling;
+software rendering (Mesa llvmpipe) spends most of its time on those (measured on a
+2-core machine at 224x224: about 150 frames/s fast, about 12 with gymnasium's shadows,
+reflections and 4x multisampling). ``"fine"`` casts shadows from the sun light (1024 px
+shadow map) and uses 4x multisampling, at about a third of the speed.
+
+This module imports no MuJoCo: the XML text can be built and inspected without it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import math
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+from rmeval.errors import InvalidInputError, RmevalError
+
+#: Looks the Humanoid can be rendered with.
+LOOKS: tuple[str, ...] = ("textured", "original")
+#: Rendering quality presets (see the module docstring).
+QUALITIES: tuple[str, ...] = ("fast", "fine")
+
+#: Name of the fixed camera added to the model.
+FIXED_CAMERA_NAME = "fixed"
+#: Name of gymnasium's tracking camera (mode ``trackcom``), used by ``camera="tracking"``.
+TRACKING_CAMERA_NAME = "track"
+
+#: Where the fixed camera is (metres, world frame; the Humanoid spawns at the origin
+#: facing +x, so this is in front of it and to its right) and the point it looks at.
+FIXED_CAMERA_POS: tuple[float, float, float] = (3.1, -2.3, 1.75)
+FIXED_CAMERA_TARGET: tuple[float, float, float] = (0.0, 0.0, 0.65)
+#: Vertical field of view of the fixed camera, degrees (MuJoCo's default).
+FIXED_CAMERA_FOVY = 45.0
+
+#: Body-part geoms of gymnasium's humanoid.xml and the material each gets in the
+#: textured look.
+GEOM_MATERIALS: dict[str, str] = {
+    "head": "skin",
+    "torso1": "shirt",
+    "uwaist": "shirt",
+    "lwaist": "shirt",
+    "butt": "trousers",
+    "right_thigh1": "trousers",
+    "left_thigh1": "trousers",
+    "right_shin1": "trousers",
+    "left_shin1": "trousers",
+    "right_foot": "shoe",
+    "left_foot": "shoe",
+    "right_uarm1": "shirt",
+    "left_uarm1": "shirt",
+    "right_larm": "skin",
+    "left_larm": "skin",
+    "right_hand": "skin",
+    "left_hand": "skin",
+}
+
+#: Materials of the textured look: name -> (rgba, specular, shininess).
+BODY_MATERIALS: dict[str, tuple[tuple[float, float, float, float], float, float]] = {
+    "skin": ((0.87, 0.67, 0.54, 1.0), 0.15, 0.25),
+    "shirt": ((0.16, 0.36, 0.66, 1.0), 0.05, 0.1),
+    "trousers": ((0.20, 0.22, 0.28, 1.0), 0.05, 0.1),
+    "shoe": ((0.30, 0.18, 0.10, 1.0), 0.3, 0.4),
+    "hair": ((0.24, 0.15, 0.08, 1.0), 0.1, 0.2),
+    "eye": ((0.06, 0.05, 0.05, 1.0), 0.5, 0.6),
+}
+
+#: Visual-only geoms added to the torso body in the textured look (torso frame, metres):
+#: name -> (material, pos, radius). The head sphere is at (0, 0, 0.19), radius 0.09.
+HEAD_DECORATIONS: dict[str, tuple[str, tuple[float, float, float], float]] = {
+    "hair": ("hair", (-0.014, 0.0, 0.204), 0.091),
+    "right_eye": ("eye", (0.078, -0.03, 0.214), 0.0125),
+    "left_eye": ("eye", (0.078, 0.03, 0.214), 0.0125),
+}
+
+_MODEL_CACHE_ENV = "RMEVAL_MUJOCO_CACHE"
+_MATERIAL_RGBA = "0.5 0.5 0.5 1"
+
+
+def gymnasium_humanoid_xml() -> Path:
+    """Path of the ``humanoid.xml`` shipped with gymnasium (found without importing MuJoCo)."""
+    spec = importlib.util.find_spec("gymnasium")
+    if spec is None or not spec.submodule_search_locations:
+        raise RmevalError("gymnasium is not installed: pip install 'gymnasium[mujoco]'.")
+    path = Path(list(spec.submodule_search_locations)[0]) / "envs" / "mujoco" / "assets" / "humanoid.xml"
+    if not path.is_file():
+        raise RmevalError(
+            f"gymnasium's Humanoid model is missing ({path}); reinstall gymnasium: "
+            "pip install --force-reinstall 'gymnasium[mujoco]'."
+        )
+    return path
+
+
+def look_at_xyaxes(pos: Sequence[float], target: Sequence[float]) -> tuple[float, ...]:
+    """MuJoCo ``xyaxes`` of a camera at ``pos`` looking at ``target`` with +z up.
+
+    A MuJoCo camera looks along its frame's -z axis; x points right and y up in the image.
+    """
+    f = [t - p for p, t in zip(pos, target)]
+    norm = math.sqrt(sum(c * c for c in f))
+    if norm == 0:
+        raise InvalidInputError("camera position and target must differ.")
+    f = [c / norm for c in f]
+    # right = f x up, with up = (0, 0, 1)
+    x = [f[1], -f[0], 0.0]
+    xn = math.sqrt(x[0] ** 2 + x[1] ** 2)
+    if xn < 1e-9:
+        raise InvalidInputError("the camera cannot look straight up or down.")
+    x = [c / xn for c in x]
+    # image up = right x forward
+    y = [x[1] * f[2] - x[2] * f[1], x[2] * f[0] - x[0] * f[2], x[0] * f[1] - x[1] * f[0]]
+    return tuple(round(c, 6) for c in (*x, *y))
+
+
+def _fmt(values: Sequence[float]) -> str:
+    return " ".join(f"{v:g}" for v in values)
+
+
+def _check_choice(name: str, value: str, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise InvalidInputError(f"unknown Humanoid {name} {value!r}; choose one of {list(choices)}.")
+
+
+def build_humanoid_xml(
+    look: str = "textured",
+    *,
+    quality: str = "fast",
+    offscreen_size: tuple[int, int] = (640, 480),
+    camera_pos: Sequence[float] = FIXED_CAMERA_POS,
+    camera_target: Sequence[float] = FIXED_CAMERA_TARGET,
+) -> str:
+    """XML text of the Humanoid model with the given look.
+
+    ``offscreen_size`` (width, height) is the smallest offscreen buffer the model asks
+    for; it must be at least the size of the frames rendered from it.
+    """
+    _check_choice("look", look, LOOKS)
+    _check_choice("quality", quality, QUALITIES)
+    tree = ET.parse(gymnasium_humanoid_xml())
+    root = tree.getroot()
+
+    visual = root.find("visual")
+    if visual is None:
+        visual = ET.SubElement(root, "visual")
+    glob = visual.find("global")
+    if glob is None:
+        glob = ET.SubElement(visual, "global")
+    glob.set("offwidth", str(max(640, int(offscreen_size[0]))))
+    glob.set("offheight", str(max(480, int(offscreen_size[1]))))
+
+    worldbody = root.find("worldbody")
+    assert worldbody is not None
+    camera = ET.Element(
+        "camera",
+        {
+            "name": FIXED_CAMERA_NAME,
+            "mode": "fixed",
+            "pos": _fmt(camera_pos),
+            "xyaxes": _fmt(look_at_xyaxes(camera_pos, camera_target)),
+            "fovy": f"{FIXED_CAMERA_FOVY:g}",
+        },
+    )
+    worldbody.insert(0, camera)
+
+    if look == "textured":
+        _apply_textured_look(root, quality)
+    # The original look keeps gymnasium's rendering (shadows, reflections, multisampling)
+    # whatever the quality, so an ablation compares looks, not render settings.
+    ET.indent(tree, space="    ")
+    return ET.tostring(root, encoding="unicode")
+
+
+def _apply_textured_look(root: ET.Element, quality: str) -> None:
+    visual = root.find("visual")
+    assert visual is not None
+    quality_el = visual.find("quality")
+    if quality_el is None:
+        quality_el = ET.SubElement(visual, "quality")
+    if quality == "fast":
+        quality_el.set("offsamples", "0")
+    else:
+        quality_el.set("offsamples", "4")
+        quality_el.set("shadowsize", "1024")
+    ET.SubElement(visual, "headlight", {"ambient": "0.40 0.40 0.42", "diffuse": "0.30 0.30 0.30", "specular": "0.05 0.05 0.05"})
+    ET.SubElement(visual, "rgba", {"haze": "0.80 0.88 0.96 1"})
+
+    asset = root.find("asset")
+    assert asset is not None
+    for child in list(asset):
+        asset.remove(child)
+    ET.SubElement(asset, "texture", {
+        "name": "sky", "type": "skybox", "builtin": "gradient",
+        "rgb1": "0.38 0.62 0.92", "rgb2": "0.90 0.95 1.0", "width": "256", "height": "256",
+    })
+    ET.SubElement(asset, "texture", {
+        "name": "grass", "type": "2d", "builtin": "checker",
+        "rgb1": "0.40 0.62 0.26", "rgb2": "0.36 0.57 0.23",
+        "mark": "random", "random": "0.15", "markrgb": "0.50 0.70 0.33",
+        "width": "512", "height": "512",
+    })
+    ET.SubElement(asset, "material", {
+        "name": "MatPlane", "texture": "grass", "texrepeat": "60 60",
+        "reflectance": "0", "specular": "0.05", "shininess": "0.05",
+    })
+    # gymnasium's default geom class refers to material "geom": keep one, plain.
+    ET.SubElement(asset, "material", {"name": "geom", "rgba": "0.8 0.6 0.4 1"})
+    for name, (rgba, specular, shininess) in BODY_MATERIALS.items():
+        ET.SubElement(asset, "material", {
+            "name": name, "rgba": _fmt(rgba), "specular": f"{specular:g}", "shininess": f"{shininess:g}",
+        })
+
+    worldbody = root.find("worldbody")
+    assert worldbody is not None
+    for light in worldbody.findall("light"):
+        worldbody.remove(light)
+    ET.SubElement(worldbody, "light", {
+        "name": "sun", "directional": "true", "pos": "0 0 4", "dir": "-0.35 0.45 -1",
+        "diffuse": "0.58 0.56 0.52", "specular": "0.15 0.15 0.15",
+        "castshadow": "true" if quality == "fine" else "false",
+    })
+
+    for geom in root.iter("geom"):
+        name = geom.get("name", "")
+        if name == "floor":
+            geom.set("rgba", _MATERIAL_RGBA)
+            geom.set("size", "40 40 0.125")
+        elif name in GEOM_MATERIALS:
+            geom.set("material", GEOM_MATERIALS[name])
+            # MuJoCo uses the material's colour only where the geom's rgba is the
+            # internal default (0.5 0.5 0.5 1); gymnasium's default class sets another.
+            geom.set("rgba", _MATERIAL_RGBA)
+
+    torso = next((b for b in worldbody.iter("body") if b.get("name") == "torso"), None)
+    if torso is None:
+        raise RmevalError("gymnasium's humanoid.xml has no 'torso' body; rmeval cannot texture it.")
+    for name, (material, pos, radius) in HEAD_DECORATIONS.items():
+        ET.SubElement(torso, "geom", {
+            "name": name, "type": "sphere", "pos": _fmt(pos), "size": f"{radius:g}",
+            "material": material, "rgba": _MATERIAL_RGBA, "mass": "0",
+            "contype": "0", "conaffinity": "0", "group": "1",
+        })
+
+
+def model_cache_dir() -> Path:
+    """Folder where built model files are written (``$RMEVAL_MUJOCO_CACHE`` if set)."""
+    env = os.environ.get(_MODEL_CACHE_ENV)
+    if env:
+        return Path(env)
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"rmeval-mujoco-{uid}"
+
+
+def humanoid_xml_path(look: str = "textured", **kwargs: object) -> Path:
+    """Write :func:`build_humanoid_xml` (same arguments) to the cache and return its path.
+
+    The file name is a hash of the content, written atomically, so concurrent processes
+    can share the cache safely.
+    """
+    text = build_humanoid_xml(look, **kwargs)  # type: ignore[arg-type]
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    folder = model_cache_dir()
+    path = folder / f"humanoid-{look}-{digest}.xml"
+    if path.is_file():
+        return path
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".xml.tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise RmevalError(
+            f"cannot write the Humanoid model file to {folder}: {exc}. "
+            f"Set {_MODEL_CACHE_ENV} to a writable folder."
+        ) from None
+    return path

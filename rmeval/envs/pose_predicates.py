@@ -1,0 +1,347 @@
+"""Automatic goal labels for Humanoid poses, and example poses built joint by joint.
+
+The predicates read the world positions of a few body points (MuJoCo ``data.xpos`` of
+bodies and ``data.geom_xpos`` of the head, hand and foot geoms) and compare them with the
+thresholds below, all in metres above the floor (z = 0) or horizontal distances.
+
+These labels are **first estimates** for building datasets and sanity checks: a human's
+frame label (the paper's ground truth, Appendix B) always overrides them. Tasks with no
+predicate here (lotus position, hands on hips, arms crossed) need human labels.
+
+Reference heights in gymnasium's Humanoid, standing upright on the floor: head centre
+about 1.47 m, pelvis 0.85 m, knees 0.42 m, foot centres 0.075 m. Kneeling upright on
+both knees: head about 1.13 m, knees about 0.07 m.
+
+Thresholds (module constants, used by the predicates):
+
+* **standing up**: head above :data:`STANDING_HEAD_MIN_Z`, both knees above
+  :data:`KNEE_UP_MIN_Z` (no knee on the ground), torso tilted at most
+  :data:`UPRIGHT_MAX_TILT_DEG` from vertical, and a foot within :data:`FOOT_ON_FLOOR_MAX_Z`
+  of the floor.
+* **kneeling**: a knee below :data:`KNEE_ON_FLOOR_MAX_Z` whose leg is bent by at least
+  :data:`KNEELING_MIN_KNEE_BEND_DEG` (a straight leg on the floor is splits or sitting,
+  not kneeling), torso tilt at most
+  :data:`KNEELING_MAX_TILT_DEG`, head above :data:`KNEELING_HEAD_MIN_Z` (an upright trunk,
+  not lying or sitting slumped).
+* **arms raised**: standing up, and both hands at least :data:`HANDS_ABOVE_HEAD_M` above
+  the head centre.
+* **doing splits**: feet at least :data:`SPLITS_MIN_FOOT_SPREAD` apart horizontally, both
+  feet within :data:`FOOT_ON_FLOOR_MAX_Z` of the floor, pelvis below
+  :data:`SPLITS_PELVIS_MAX_Z`, torso tilt at most :data:`KNEELING_MAX_TILT_DEG`.
+* **standing on one leg**: torso upright, head above :data:`STANDING_HEAD_MIN_Z`, one foot
+  on the floor and the other at least :data:`ONE_LEG_LIFT_MIN_Z` above it.
+
+Pure functions of :class:`BodyPoints` need no MuJoCo; :meth:`BodyPoints.from_mujoco`,
+:func:`label_qpos` and :func:`make_pose` import it (through :mod:`rmeval.envs.humanoid`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from rmeval.errors import InvalidInputError
+
+STANDING_HEAD_MIN_Z = 1.25
+KNEE_UP_MIN_Z = 0.25
+UPRIGHT_MAX_TILT_DEG = 35.0
+FOOT_ON_FLOOR_MAX_Z = 0.25
+KNEE_ON_FLOOR_MAX_Z = 0.15
+KNEELING_MAX_TILT_DEG = 45.0
+KNEELING_HEAD_MIN_Z = 0.75
+KNEELING_MIN_KNEE_BEND_DEG = 45.0
+HANDS_ABOVE_HEAD_M = 0.05
+SPLITS_MIN_FOOT_SPREAD = 1.1
+SPLITS_PELVIS_MAX_Z = 0.45
+ONE_LEG_LIFT_MIN_Z = 0.30
+
+#: Tasks (names as in :mod:`rmeval.envs.tasks`) with an automatic predicate.
+PREDICATE_TASKS: tuple[str, ...] = (
+    "standing_up",
+    "kneeling",
+    "arms_raised",
+    "doing_splits",
+    "standing_on_one_leg",
+)
+
+
+@dataclass(frozen=True)
+class BodyPoints:
+    """World positions (metres, z up, floor at z = 0) of the body points the predicates use.
+
+    Hips are the thigh bodies' origins (the hip joints), knees the shin bodies' origins (the knee joints); feet and hands are the centres of
+    the foot and hand spheres (radius 0.075 m and 0.04 m). ``torso_up`` is the z component
+    of the torso's up axis: 1 upright, 0 lying, -1 upside down.
+    """
+
+    head: np.ndarray
+    torso: np.ndarray
+    pelvis: np.ndarray
+    left_hip: np.ndarray
+    right_hip: np.ndarray
+    left_knee: np.ndarray
+    right_knee: np.ndarray
+    left_foot: np.ndarray
+    right_foot: np.ndarray
+    left_hand: np.ndarray
+    right_hand: np.ndarray
+    torso_up: float
+
+    #: (field, MuJoCo object kind, name) for :meth:`from_mujoco`.
+    SOURCES = (
+        ("head", "geom", "head"),
+        ("torso", "body", "torso"),
+        ("pelvis", "body", "pelvis"),
+        ("left_hip", "body", "left_thigh"),
+        ("right_hip", "body", "right_thigh"),
+        ("left_knee", "body", "left_shin"),
+        ("right_knee", "body", "right_shin"),
+        ("left_foot", "geom", "left_foot"),
+        ("right_foot", "geom", "right_foot"),
+        ("left_hand", "geom", "left_hand"),
+        ("right_hand", "geom", "right_hand"),
+    )
+
+    @classmethod
+    def from_mujoco(cls, model: Any, data: Any) -> BodyPoints:
+        """Read the points from a MuJoCo model and data after ``mj_forward``/``mj_step``."""
+        import mujoco
+
+        values: dict[str, Any] = {}
+        for field, kind, name in cls.SOURCES:
+            obj = mujoco.mjtObj.mjOBJ_GEOM if kind == "geom" else mujoco.mjtObj.mjOBJ_BODY
+            idx = mujoco.mj_name2id(model, obj, name)
+            if idx < 0:
+                raise InvalidInputError(f"the MuJoCo model has no {kind} named {name!r}; is it the Humanoid?")
+            source = data.geom_xpos if kind == "geom" else data.xpos
+            values[field] = np.array(source[idx], dtype=float)
+        torso_id = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_BODY, "torso")
+        values["torso_up"] = float(data.xmat[torso_id][8])
+        return cls(**values)
+
+
+def _upright(points: BodyPoints, max_tilt_deg: float) -> bool:
+    return points.torso_up >= math.cos(math.radians(max_tilt_deg))
+
+
+def _foot_on_floor(z: float) -> bool:
+    return z <= FOOT_ON_FLOOR_MAX_Z
+
+
+def is_standing_up(points: BodyPoints) -> bool:
+    """Upright on the feet: head high, knees off the floor, a foot on the floor."""
+    return bool(
+        points.head[2] >= STANDING_HEAD_MIN_Z
+        and min(points.left_knee[2], points.right_knee[2]) >= KNEE_UP_MIN_Z
+        and _upright(points, UPRIGHT_MAX_TILT_DEG)
+        and (_foot_on_floor(points.left_foot[2]) or _foot_on_floor(points.right_foot[2]))
+    )
+
+
+def knee_bend_deg(hip: np.ndarray, knee: np.ndarray, foot: np.ndarray) -> float:
+    """Angle between thigh and shin directions, degrees: 0 for a straight leg."""
+    thigh, shin = knee - hip, foot - knee
+    cos = float(np.dot(thigh, shin) / (np.linalg.norm(thigh) * np.linalg.norm(shin) + 1e-12))
+    return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+
+
+def is_kneeling(points: BodyPoints) -> bool:
+    """A bent knee on the floor with the trunk upright (one or both knees, or sitting on the heels)."""
+    knee_down = any(
+        knee[2] <= KNEE_ON_FLOOR_MAX_Z and knee_bend_deg(hip, knee, foot) >= KNEELING_MIN_KNEE_BEND_DEG
+        for hip, knee, foot in (
+            (points.left_hip, points.left_knee, points.left_foot),
+            (points.right_hip, points.right_knee, points.right_foot),
+        )
+    )
+    return bool(
+        knee_down
+        and _upright(points, KNEELING_MAX_TILT_DEG)
+        and points.head[2] >= KNEELING_HEAD_MIN_Z
+    )
+
+
+def is_arms_raised(points: BodyPoints) -> bool:
+    """Standing up with both hands above the head."""
+    top = points.head[2] + HANDS_ABOVE_HEAD_M
+    return bool(is_standing_up(points) and points.left_hand[2] >= top and points.right_hand[2] >= top)
+
+
+def is_doing_splits(points: BodyPoints) -> bool:
+    """Feet far apart on the floor, pelvis low, trunk upright."""
+    spread = float(np.hypot(*(points.left_foot[:2] - points.right_foot[:2])))
+    return bool(
+        spread >= SPLITS_MIN_FOOT_SPREAD
+        and _foot_on_floor(points.left_foot[2])
+        and _foot_on_floor(points.right_foot[2])
+        and points.pelvis[2] <= SPLITS_PELVIS_MAX_Z
+        and _upright(points, KNEELING_MAX_TILT_DEG)
+    )
+
+
+def is_standing_on_one_leg(points: BodyPoints) -> bool:
+    """Upright, head high, one foot on the floor and the other lifted."""
+    low, high = sorted((points.left_foot[2], points.right_foot[2]))
+    return bool(
+        points.head[2] >= STANDING_HEAD_MIN_Z
+        and _upright(points, UPRIGHT_MAX_TILT_DEG)
+        and _foot_on_floor(low)
+        and high >= ONE_LEG_LIFT_MIN_Z
+    )
+
+
+#: Task name -> predicate.
+PREDICATES: dict[str, Callable[[BodyPoints], bool]] = {
+    "standing_up": is_standing_up,
+    "kneeling": is_kneeling,
+    "arms_raised": is_arms_raised,
+    "doing_splits": is_doing_splits,
+    "standing_on_one_leg": is_standing_on_one_leg,
+}
+
+
+def pose_labels(points: BodyPoints) -> dict[str, bool]:
+    """Every predicate's label for ``points``, keyed by task name."""
+    return {name: fn(points) for name, fn in PREDICATES.items()}
+
+
+# --------------------------------------------------------------------------------------
+# Example poses
+# --------------------------------------------------------------------------------------
+
+_ARMS_DOWN = {"right_shoulder1": 45.0, "right_shoulder2": -35.0, "right_elbow": -90.0}
+_ARMS_UP = {"right_shoulder1": -85.0, "right_shoulder2": 20.0, "right_elbow": -90.0}
+_STRAIGHT_LEGS = {"right_hip_x": 0.0, "right_hip_z": 0.0, "right_hip_y": 0.0, "right_knee": -3.0}
+
+
+def _mirror(right: Mapping[str, float]) -> dict[str, float]:
+    """Add the left side: shoulder angles change sign (mirrored axes), the rest are equal."""
+    out = dict(right)
+    for name, value in right.items():
+        left = name.replace("right_", "left_")
+        out[left] = -value if "shoulder" in name else value
+    return out
+
+
+#: Joint angles in degrees (gymnasium's joint names) and root pitch of the example poses.
+#: Angles stay within the model's joint ranges.
+POSES: dict[str, dict[str, Any]] = {
+    "standing": {"joints": _mirror({**_ARMS_DOWN, **_STRAIGHT_LEGS}), "pitch": 0.0},
+    "kneeling": {
+        "joints": _mirror({**_ARMS_DOWN, "right_hip_y": 0.0, "right_knee": -90.0}),
+        "pitch": 0.0,
+    },
+    "arms_raised": {"joints": _mirror({**_ARMS_UP, **_STRAIGHT_LEGS}), "pitch": 0.0},
+    "splits": {
+        "joints": _mirror(
+            {**_ARMS_DOWN, "right_hip_x": 0.0, "right_hip_z": -60.0, "right_hip_y": -90.0, "right_knee": -3.0}
+        ),
+        "pitch": 0.0,
+    },
+    "lying": {"joints": _mirror({**_ARMS_DOWN, **_STRAIGHT_LEGS}), "pitch": -90.0},
+    "standing_on_one_leg": {
+        "joints": {
+            **_mirror({**_ARMS_DOWN, **_STRAIGHT_LEGS}),
+            "left_hip_y": -60.0,
+            "left_knee": -100.0,
+        },
+        "pitch": 0.0,
+    },
+}
+
+#: Names accepted by :func:`make_pose`.
+POSE_NAMES: tuple[str, ...] = tuple(POSES)
+
+
+@lru_cache(maxsize=1)
+def _kinematic_model() -> Any:
+    """gymnasium's Humanoid model (original look: the kinematics of every look are equal)."""
+    import rmeval.envs.humanoid  # noqa: F401  (sets MUJOCO_GL and checks the import)
+    import mujoco
+
+    from rmeval.envs.humanoid_xml import build_humanoid_xml
+
+    return mujoco.MjModel.from_xml_string(build_humanoid_xml("original"))
+
+
+def _lowest_point(model: Any, data: Any) -> float:
+    """Lowest z over the Humanoid's colliding spheres and capsules."""
+    import mujoco
+
+    lowest = math.inf
+    for g in range(model.ngeom):
+        if model.geom_bodyid[g] == 0 or (model.geom_contype[g] == 0 and model.geom_conaffinity[g] == 0):
+            continue
+        radius = float(model.geom_size[g][0])
+        z = float(data.geom_xpos[g][2])
+        if model.geom_type[g] == mujoco.mjtGeom.mjGEOM_CAPSULE:
+            half = float(model.geom_size[g][1])
+            axis_z = float(data.geom_xmat[g][8])
+            z -= abs(axis_z) * half
+        lowest = min(lowest, z - radius)
+    return lowest
+
+
+def make_pose(
+    name: str,
+    *,
+    yaw_deg: float = 0.0,
+    xy: Sequence[float] = (0.0, 0.0),
+    clearance: float = 0.002,
+) -> np.ndarray:
+    """``qpos`` of an example pose, resting on the floor.
+
+    Args:
+        name: one of :data:`POSE_NAMES` (standing, kneeling, arms_raised, splits, lying,
+            standing_on_one_leg).
+        yaw_deg: rotation about the vertical axis (0: facing +x, as at the spawn point).
+        xy: horizontal position of the root.
+        clearance: gap left between the lowest body point and the floor, metres.
+
+    The joint angles are set, the root is pitched for ``lying``, then the root height is
+    chosen so that the lowest sphere or capsule is ``clearance`` above the floor.
+    """
+    import mujoco
+
+    if name not in POSES:
+        raise InvalidInputError(f"unknown pose {name!r}; known poses: {list(POSE_NAMES)}.")
+    model = _kinematic_model()
+    data = mujoco.MjData(model)
+    qpos = model.qpos0.copy()
+    for joint, degrees in POSES[name]["joints"].items():
+        jid = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_JOINT, joint)
+        if jid < 0:
+            raise InvalidInputError(f"pose {name!r} names an unknown joint {joint!r}.")
+        qpos[model.jnt_qposadr[jid]] = math.radians(degrees)
+    # root orientation: yaw about z, then pitch about the body's y axis
+    yaw = np.zeros(4)
+    mujoco.mju_axisAngle2Quat(yaw, np.array([0.0, 0.0, 1.0]), math.radians(yaw_deg))
+    pitch = np.zeros(4)
+    mujoco.mju_axisAngle2Quat(pitch, np.array([0.0, 1.0, 0.0]), math.radians(POSES[name]["pitch"]))
+    quat = np.zeros(4)
+    mujoco.mju_mulQuat(quat, yaw, pitch)
+    qpos[3:7] = quat
+    qpos[0:2] = np.asarray(xy, dtype=float)[:2]
+    data.qpos[:] = qpos
+    mujoco.mj_kinematics(model, data)
+    qpos[2] -= _lowest_point(model, data) - clearance
+    return qpos
+
+
+def label_qpos(qpos: Sequence[float] | np.ndarray) -> dict[str, bool]:
+    """Predicate labels of a Humanoid configuration (kinematics only, no rendering)."""
+    import mujoco
+
+    model = _kinematic_model()
+    q = np.asarray(qpos, dtype=np.float64)
+    if q.shape != (model.nq,):
+        raise InvalidInputError(f"qpos must have shape ({model.nq},), got {q.shape}.")
+    data = mujoco.MjData(model)
+    data.qpos[:] = q
+    mujoco.mj_kinematics(model, data)
+    return pose_labels(BodyPoints.from_mujoco(model, data))
