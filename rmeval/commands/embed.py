@@ -13,7 +13,7 @@ from rmeval.commands.common import (
     say,
     warn,
 )
-from rmeval.errors import RmevalError
+from rmeval.errors import InvalidInputError, RmevalError
 from rmeval.registry import parse_models
 
 HELP = "embed a dataset's frames with one or more models into the cache"
@@ -24,6 +24,12 @@ are not encoded again; a changed frame is. Later `rmeval epic` runs then only re
 examples:
   rmeval embed --dataset datasets/cartpole-angle --models ViT-L-14,ViT-bigG-14 --precision bf16
   rmeval embed --models rmeval-tiny --cache-dir /tmp/rmeval-cache
+  rmeval embed --engine ray --ray-address auto --models ViT-bigG-14 --precision bf16
+
+--engine ray runs the same job with Ray Data: frames decoded in parallel tasks, one model
+replica per GPU, the same cache (a later local run finds everything cached, and vice
+versa). Without --ray-address it starts a local Ray instance. On a cluster, workers need
+rmeval installed and the dataset, weights and (ideally) --cache-dir on a shared path.
 """
 
 
@@ -34,7 +40,67 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", required=True, help="comma-separated models (see `rmeval models`)")
     p.add_argument("--labelled-only", action="store_true", help="embed only labelled frames")
     add_embedding_options(p)
+    g = p.add_argument_group("engine")
+    g.add_argument("--engine", choices=["local", "ray"], default="local",
+                   help="local: this process (default); ray: a Ray cluster with Ray Data, one model replica per GPU "
+                        "(pip install 'rmeval[ray]')")
+    g.add_argument("--ray-address", default=None, metavar="ADDRESS",
+                   help="with --engine ray: the cluster, `auto` on a cluster node or ray://HEAD:10001 "
+                        "(default: start a local Ray instance)")
+    g.add_argument("--num-gpus-per-replica", type=float, default=None, metavar="N",
+                   help="with --engine ray: GPUs per model replica (default: 1 when the cluster has GPUs, else 0: CPU replicas)")
+    g.add_argument("--replicas", type=int, default=None, metavar="N",
+                   help="with --engine ray: model replicas (default: #GPUs / GPUs per replica; on CPUs, half the CPUs up to 4)")
     p.set_defaults(run=run)
+
+
+def _check_engine_options(args: argparse.Namespace) -> None:
+    ray_only = [flag for flag, value in (("--ray-address", args.ray_address), ("--num-gpus-per-replica",
+                args.num_gpus_per_replica), ("--replicas", args.replicas)) if value is not None]
+    if args.engine == "local" and ray_only:
+        raise InvalidInputError(f"{', '.join(ray_only)}: only with --engine ray (add --engine ray, or leave them out)")
+    if args.engine == "ray":
+        if args.device is not None:
+            raise InvalidInputError(
+                "--device does not apply with --engine ray: replicas use a GPU each when the cluster has GPUs; "
+                "set --num-gpus-per-replica 0 for CPU replicas."
+            )
+        if args.replicas is not None and args.replicas < 1:
+            raise InvalidInputError(f"--replicas must be a positive integer, got {args.replicas}")
+        if args.num_gpus_per_replica is not None and args.num_gpus_per_replica < 0:
+            raise InvalidInputError(f"--num-gpus-per-replica must be >= 0, got {args.num_gpus_per_replica}")
+
+
+def _run_ray(args: argparse.Namespace, dataset: object, rows: object, models: list) -> int:
+    from rmeval.ray_engine import ray_session, run_ray_embedding
+
+    failed = 0
+    randoms = []
+    with ray_session(args.ray_address):
+        for ref in models:
+            try:
+                res = run_ray_embedding(
+                    dataset, ref.id, cache_dir=args.cache_dir, batch_size=args.batch_size, precision=args.precision,
+                    num_gpus_per_replica=args.num_gpus_per_replica, rows=rows, replicas=args.replicas,
+                    weights_dir=args.weights_dir, progress=not args.no_progress,
+                    compile=bool(getattr(args, "compile", False)),
+                )
+                dim = res.embeddings.shape[1] if res.embeddings.ndim == 2 else 0
+                say(
+                    f"{ref.id}: {len(res.embeddings)} frames, {res.encoded} encoded, {res.cached} from cache, "
+                    f"dim {dim}, {res.seconds:.1f} s on {res.replicas} {res.device} replica(s) (Ray)"
+                )
+                if ref.is_random:
+                    randoms.append(ref.id)
+            except RmevalError as exc:
+                failed += 1
+                warn(f"rmeval: {ref.id} failed: {exc}")
+    from rmeval.cache import EmbeddingCache
+
+    say(f"cache: {EmbeddingCache(args.cache_dir).root}")
+    if randoms:
+        say(RANDOM_WEIGHTS_NOTE.format(models=", ".join(randoms)))
+    return 1 if failed else 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,9 +110,12 @@ def run(args: argparse.Namespace) -> int:
     from rmeval.models import load_model
 
     check_embedding_options(args)
+    _check_engine_options(args)
     models = parse_models(args.models)
     dataset = load_dataset(args.dataset or bundled_dataset())
     rows = dataset.labelled_rows() if args.labelled_only else None
+    if args.engine == "ray":
+        return _run_ray(args, dataset, rows, models)
     cache = EmbeddingCache(args.cache_dir)
     failed = 0
     randoms = []
@@ -55,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             t0 = time.perf_counter()
             loaded = load_model(ref, device=args.device, weights_dir=args.weights_dir)
             emb = Embedder(loaded, batch_size=args.batch_size, precision=args.precision, cache=cache,
-                           progress=False if args.no_progress else None)
+                           progress=False if args.no_progress else None, compile=args.compile)
             out = emb.embed_dataset(dataset, rows)
             dt = time.perf_counter() - t0
             say(

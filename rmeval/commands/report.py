@@ -1,0 +1,63 @@
+"""``rmeval report``: one self-contained HTML page with a dataset's results."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rmeval.commands.common import atomic_write_text, bundled_dataset, out_dir, say
+from rmeval.errors import InvalidInputError
+
+HELP = "build a self-contained HTML report (reports/<dataset>/index.html)"
+EPILOG = """\
+Collects what the other commands wrote for a dataset into reports/<dataset>/index.html
+(--out changes reports/): a dataset summary with example goal and non-goal frames, the
+EPIC table (epic_<dataset>.csv), scaling plots with log-linear fits, reward histograms
+(histograms_<dataset>.csv), landscapes (landscape_<dataset>*.png), success rates
+(success_<dataset>.csv) and labelling statistics. A section whose inputs do not exist yet
+says which command makes them. Images are embedded and the CSS is inline: the file opens
+from disk with no network. Results computed with random weights get a banner at the top
+and a mark on every row and plot.
+
+examples:
+  rmeval epic --models rmeval-tiny,ViT-B-32:random --alpha 0:1:0.2
+  rmeval scaling --results reports/epic_cartpole-angle.csv
+  rmeval report                                    # reports/cartpole-angle/index.html
+  rmeval report --dataset datasets/my-set --out /tmp/reports
+"""
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", default=None, help="dataset directory (default: the bundled datasets/cartpole-angle)")
+    p.add_argument("--out", default="reports",
+                   help="reports directory: the report goes to <out>/<dataset>/index.html (default: reports/)")
+    p.add_argument("--results-dir", default=None,
+                   help="where the results files are (epic_<dataset>.csv, ...) (default: --out)")
+    p.add_argument("--labels-db", default=None,
+                   help="the labelling app's database (default: $RMEVAL_LABEL_DB, else labels/<dataset>.sqlite if present)")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rmeval.report import build_report, make_context
+
+    out = out_dir(args.out)
+    results_dir = Path(args.results_dir).expanduser() if args.results_dir else out
+    labels_db = Path(args.labels_db).expanduser() if args.labels_db else None
+    if labels_db is not None and not labels_db.is_file():
+        raise InvalidInputError(f"--labels-db {labels_db} does not exist; label frames with `rmeval label` first")
+    ctx = make_context(Path(args.dataset).expanduser() if args.dataset else bundled_dataset(), results_dir,
+                       labels_db=labels_db)
+    page, sections = build_report(ctx)
+    target = out_dir(str(out / ctx.name))
+    path = target / "index.html"
+    atomic_write_text(path, page)
+    for s in sections:
+        say(f"  {'✓' if s.available else '–'} {s.title}" + ("  (random weights)" if s.random_models else ""))
+    randoms = sorted({m for s in sections for m in s.random_models})
+    if randoms:
+        say(f"NOTE: results of {', '.join(randoms)} use RANDOM weights; the report says so in a banner.")
+    say(f"wrote {path} ({len(page) / 1e6:.1f} MB)")
+    return 0
