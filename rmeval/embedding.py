@@ -184,7 +184,8 @@ class Embedder:
         return torch.cat(parts).cpu().numpy()
 
     # ---------------------------------------------------------------- cache
-    def _store(self, kind: str) -> EmbeddingStore | None:
+    def cache_store(self, kind: str) -> EmbeddingStore | None:
+        """The cache store this embedder reads and writes for ``kind`` (``image``/``text``), or None without a cache."""
         if self.cache is None:
             return None
         if kind == "image":
@@ -208,7 +209,7 @@ class Embedder:
         return self._text_store
 
     def _embed_chunk(self, frames: np.ndarray, bar: Callable[[int], None]) -> np.ndarray:
-        store = self._store("image")
+        store = self.cache_store("image")
         if store is None:
             self.stats.encoded += len(frames)
             return self._encode_all(frames, bar)
@@ -311,7 +312,7 @@ class Embedder:
         prompts = list(prompts)
         if not prompts or any(not isinstance(p, str) or not p.strip() for p in prompts):
             raise InvalidInputError(f"prompts must be non-empty strings, got {prompts!r}")
-        store = self._store("text")
+        store = self.cache_store("text")
         keys = text_keys(prompts)
         if store is not None:
             found, out = store.lookup(keys)

@@ -151,7 +151,7 @@ class EmbedReplica:
             loaded = load_model(model, device=device, weights_dir=weights_dir)
             extra = {"compile": True} if compile else {}
             self.embedder = Embedder(loaded, batch_size=batch_size, precision=precision, cache=cache, progress=False, **extra)
-            store = self.embedder._store("image")  # the local engine's store: same key, same directory
+            store = self.embedder.cache_store("image")  # the local engine's store: same key, same directory
             assert store is not None
             self.store_info = (store.directory / "info.json").read_text()
         except RmevalError as exc:
