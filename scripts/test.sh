@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # System packages: Mesa's EGL for MuJoCo's headless rendering.
-packages=(libegl1 libopengl0 libegl-mesa0 libgl1-mesa-dri)
+packages=(libegl1 libopengl0 libegl-mesa0 libgl1-mesa-dri chromium)  # chromium: the labelling app's browser tests
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

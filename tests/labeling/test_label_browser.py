@@ -1,0 +1,185 @@
+"""End to end in a real browser (Debian chromium, headless, driven by Playwright).
+
+The app runs as ``rmeval label`` in a subprocess on a free localhost port. The tests label
+frames by clicking and by keyboard, undo, kill the server with SIGKILL in the middle of a
+session and restart it, and check the SQLite rows. The layout test (marked slow) visits every
+page at a laptop size and checks that nothing overflows (screenshots go to
+``$RMEVAL_SCREENSHOT_DIR`` when set).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from label_helpers import AppServer, fake_cache
+
+from rmeval.commands.common import bundled_dataset
+from rmeval.labeling.storage import LabelStore
+
+TIMEOUT_MS = 20_000
+
+
+@pytest.fixture
+def server(tmp_path, tiny_dataset) -> Iterator[AppServer]:
+    srv = AppServer(tiny_dataset.root, tmp_path / "labels.sqlite", tmp_path)
+    try:
+        yield srv.start()
+    finally:
+        srv.stop()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+def button(page, key: str):
+    return page.locator(f".st-key-{key} button")
+
+
+def wait_text(page, text: str) -> None:
+    page.get_by_text(text, exact=False).first.wait_for(state="visible")
+
+
+def events(db: Path) -> list[tuple]:
+    con = sqlite3.connect(db)
+    try:
+        return con.execute("SELECT frame, rater, kind, label, retracts FROM label_events ORDER BY id").fetchall()
+    finally:
+        con.close()
+
+
+def test_label_by_click_and_keyboard_then_undo(server, page):
+    page.goto(server.url)
+    name = page.locator(".st-key-rater_input input")
+    name.fill("alice")
+    page.get_by_role("button", name="Start").click()
+    button(page, "answer_G").wait_for()
+    wait_text(page, "frames/000000.png")
+
+    button(page, "answer_G").click()  # click
+    wait_text(page, "Saved Goal for frames/000000.png")
+    page.keyboard.press("n")  # keyboard
+    wait_text(page, "Saved Not goal for frames/000001.png")
+    button(page, "answer_S").click()
+    wait_text(page, "Saved Skip for frames/000002.png")
+    page.keyboard.press("g")
+    wait_text(page, "Saved Goal for frames/000003.png")
+    page.keyboard.press("u")  # undo by keyboard
+    wait_text(page, "Undid Goal for frames/000003.png")
+    button(page, "undo").click()  # and by click
+    wait_text(page, "Undid Skip for frames/000002.png")
+    wait_text(page, "You: 2 / 12 labelled")
+
+    assert events(server.db) == [
+        ("frames/000000.png", "alice", "label", 1, None),
+        ("frames/000001.png", "alice", "label", 0, None),
+        ("frames/000002.png", "alice", "skip", None, None),
+        ("frames/000003.png", "alice", "label", 1, None),
+        ("frames/000003.png", "alice", "retract", None, 4),
+        ("frames/000002.png", "alice", "retract", None, 3),
+    ]
+    cur = LabelStore.open(server.db).current_labels("tiny")
+    assert dict(zip(cur["frame"], cur["label"].astype(int))) == {"frames/000000.png": 1, "frames/000001.png": 0}
+
+
+def test_server_killed_mid_session_keeps_every_committed_label(server, page):
+    page.goto(f"{server.url}/?rater=bob")
+    button(page, "answer_G").wait_for()
+    confirmed = []
+    for i, (how, key, text) in enumerate([("click", "answer_G", "Goal"), ("key", "n", "Not goal"), ("click", "answer_N", "Not goal")]):
+        if how == "click":
+            button(page, key).click()
+        else:
+            page.keyboard.press(key)
+        wait_text(page, f"Saved {text} for frames/{i:06d}.png")
+        confirmed.append((f"frames/{i:06d}.png", "bob", "label", 1 if text == "Goal" else 0, None))
+    button(page, "answer_G").click()  # a click in flight when the server dies
+    server.kill()
+
+    rows = events(server.db)
+    assert rows[:3] == confirmed
+    assert rows[3:] in ([], [("frames/000003.png", "bob", "label", 1, None)])  # all or nothing
+    con = sqlite3.connect(server.db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+
+    server.start()  # restart and carry on labelling
+    page.goto(f"{server.url}/?rater=bob")
+    n_done = len(rows)
+    wait_text(page, f"You: {n_done} / 12 labelled")
+    next_frame = f"frames/{n_done:06d}.png"
+    wait_text(page, next_frame)
+    page.keyboard.press("g")
+    wait_text(page, f"Saved Goal for {next_frame}")
+    assert events(server.db)[: len(rows)] == rows
+    assert len(events(server.db)) == len(rows) + 1
+
+
+@pytest.mark.slow
+def test_every_page_fits_a_laptop_screen(tmp_path, page):
+    """The bundled CartPole dataset with some labels, scores and cached rewards; no overflow.
+
+    Slow (about 15 s): run with ``pytest -m slow -k laptop``; set RMEVAL_SCREENSHOT_DIR to keep
+    the screenshots.
+    """
+    out = Path(os.environ.get("RMEVAL_SCREENSHOT_DIR", tmp_path / "screens"))
+    out.mkdir(parents=True, exist_ok=True)
+    dataset = bundled_dataset()
+    if not dataset.is_dir():
+        pytest.skip("the bundled dataset is not there")
+    from rmeval.dataset import load_dataset
+
+    ds = load_dataset(dataset)
+    db = tmp_path / "labels.sqlite"
+    store = LabelStore.open(db)
+    frames = ds.index["frame"].tolist()
+    labels = ds.labels()
+    for i in range(120):
+        store.add_label(ds.name, frames[i], "alice", int(labels[i]))
+        if i % 2 == 0:
+            store.add_label(ds.name, frames[i], "bob", int(labels[i]) if i % 10 else 1 - int(labels[i]))
+    for ep, n_task in [(0, 10), (1, 30), (2, 61)]:
+        store.add_score(ds.name, ep, "alice", n_task, 61, policy="all")
+    cache = tmp_path / "cache"
+    fake_cache(cache, ds, models=2, dim=16)
+
+    srv = AppServer(dataset, db, tmp_path, cache_dir=cache).start()
+    try:
+        for path, ready in [
+            ("", "All raters"),
+            ("score_trajectories", "Success rates"),
+            ("results", "EPIC distance"),
+            ("import_export", "Import labels"),
+        ]:
+            page.goto(f"{srv.url}/{path}?rater=alice")
+            wait_text(page, ready)
+            page.wait_for_timeout(800)  # let images and tables settle
+            name = path or "label_frames"
+            page.screenshot(path=str(out / f"{name}.png"))
+            if os.environ.get("RMEVAL_SCREENSHOT_DIR"):  # the whole page (Streamlit scrolls inside the app)
+                page.set_viewport_size({"width": 1440, "height": 2400})
+                page.wait_for_timeout(800)
+                page.screenshot(path=str(out / f"{name}-full.png"))
+                page.set_viewport_size({"width": 1440, "height": 900})
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{name} overflows horizontally by {overflow}px"
+            if not path:
+                box = page.locator("[data-testid='stImage'] img").first.bounding_box()
+                assert box is not None and box["width"] >= 600 and box["y"] + box["height"] <= 900, box
+                goal = page.locator(".st-key-answer_G button").bounding_box()
+                assert goal is not None and goal["y"] + goal["height"] <= 900  # controls visible without scrolling
+        shutil.copy(db, out / "labels.sqlite") if os.environ.get("RMEVAL_SCREENSHOT_DIR") else None
+    finally:
+        srv.stop()
