@@ -360,3 +360,24 @@ def test_random_rollouts_stay_in_view(pose_renderer: object) -> None:
                 border = np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]])
                 assert not border.any(), (episode, step)
     env.close()
+
+
+def test_embedding_after_rendering_in_one_process_does_not_crash():
+    """Mesa's llvmpipe and triton both carry LLVM: loading triton after an EGL context crashed.
+
+    Rendering a Humanoid frame and then importing torchvision (as the embedding engine does)
+    must work in one process, in that order.
+    """
+    import subprocess
+    import sys
+
+    code = (
+        "from rmeval.envs.humanoid import HumanoidPoseRenderer\n"
+        "from rmeval.envs.pose_predicates import make_pose\n"
+        "r = HumanoidPoseRenderer(); f = r.render(make_pose('standing')); r.close()\n"
+        "import torchvision\n"
+        "print('ok', f.shape)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "ok (224, 224, 3)" in res.stdout

@@ -64,6 +64,23 @@ def backend_help(exc: BaseException | None = None) -> str:
     )
 
 
+def _load_llvm_users_first() -> None:
+    """Load triton (torch's compiler, bundled with CUDA builds of torch) before any EGL context.
+
+    Mesa's llvmpipe (the software OpenGL behind MUJOCO_GL=egl on machines without a GPU)
+    and triton each carry their own LLVM. When triton loads after an llvmpipe context
+    exists -- torchvision imports it -- the process crashes (SIGSEGV in triton/knobs.py).
+    Loaded in this order, both work; rendering and CLIP embedding share processes
+    (training, landscapes), so this module takes care of it.
+    """
+    try:
+        import triton  # noqa: F401
+    except Exception:  # not installed (CPU-only torch), or broken: nothing to protect
+        pass
+
+
+_load_llvm_users_first()
+
 try:
     import mujoco  # noqa: E402
     from gymnasium import utils as _gym_utils  # noqa: E402

@@ -345,3 +345,59 @@ def label_qpos(qpos: Sequence[float] | np.ndarray) -> dict[str, bool]:
     data.qpos[:] = q
     mujoco.mj_kinematics(model, data)
     return pose_labels(BodyPoints.from_mujoco(model, data))
+
+
+# --------------------------------------------------------------------------------------
+# qpos layout and grounding (used to build perturbed pose sets)
+# --------------------------------------------------------------------------------------
+
+#: Names of the root's seven ``qpos`` entries: position (metres) and orientation quaternion.
+ROOT_QPOS_NAMES: tuple[str, ...] = ("root_x", "root_y", "root_z", "root_qw", "root_qx", "root_qy", "root_qz")
+
+
+def qpos_names() -> tuple[str, ...]:
+    """Names of the Humanoid's 24 ``qpos`` entries, in order: the root's seven
+    (:data:`ROOT_QPOS_NAMES`), then the 17 hinge joints (gymnasium's joint names, radians)."""
+    import mujoco
+
+    model = _kinematic_model()
+    names = list(ROOT_QPOS_NAMES)
+    for j in range(1, model.njnt):
+        names.append(mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, j))
+    return tuple(names)
+
+
+def joint_limits() -> dict[str, tuple[int, float, float]]:
+    """Hinge joint name -> (index in ``qpos``, lower limit, upper limit), limits in radians."""
+    import mujoco
+
+    model = _kinematic_model()
+    out: dict[str, tuple[int, float, float]] = {}
+    for j in range(model.njnt):
+        if model.jnt_type[j] != mujoco.mjtJoint.mjJNT_HINGE:
+            continue
+        name = mujoco.mj_id2name(model, mujoco.mjtObj.mjOBJ_JOINT, j)
+        low, high = (float(v) for v in model.jnt_range[j])
+        out[name] = (int(model.jnt_qposadr[j]), low, high)
+    return out
+
+
+def rest_on_floor(qpos: Sequence[float] | np.ndarray, *, clearance: float = 0.002) -> np.ndarray:
+    """A copy of ``qpos`` with the root height changed so the body rests on the floor.
+
+    The lowest colliding sphere or capsule ends up ``clearance`` metres above z = 0 (as
+    :func:`make_pose` does); joint angles, orientation and x, y are kept.
+    """
+    import mujoco
+
+    model = _kinematic_model()
+    q = np.array(qpos, dtype=np.float64)
+    if q.shape != (model.nq,):
+        raise InvalidInputError(f"qpos must have shape ({model.nq},), got {q.shape}.")
+    if not np.all(np.isfinite(q)):
+        raise InvalidInputError("qpos contains NaN or infinite values.")
+    data = mujoco.MjData(model)
+    data.qpos[:] = q
+    mujoco.mj_kinematics(model, data)
+    q[2] -= _lowest_point(model, data) - clearance
+    return q
