@@ -115,6 +115,6 @@ def warn(msg: str) -> None:
 
 
 RANDOM_WEIGHTS_NOTE = (
-    "NOTE: {models} use RANDOM weights: their numbers test the pipeline and say nothing "
+    "NOTE: RANDOM weights in {models}: these numbers test the pipeline and say nothing "
     "about the pretrained models."
 )

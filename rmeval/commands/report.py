@@ -58,6 +58,6 @@ def run(args: argparse.Namespace) -> int:
         say(f"  {'✓' if s.available else '–'} {s.title}" + ("  (random weights)" if s.random_models else ""))
     randoms = sorted({m for s in sections for m in s.random_models})
     if randoms:
-        say(f"NOTE: results of {', '.join(randoms)} use RANDOM weights; the report says so in a banner.")
+        say(f"NOTE: RANDOM weights in {', '.join(randoms)}; the report says so in a banner.")
     say(f"wrote {path} ({len(page) / 1e6:.1f} MB)")
     return 0
