@@ -1,0 +1,252 @@
+"""``rmeval train``: train an agent on a VLM reward (the paper's Algorithm 1) or the ground truth."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import re
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from rmeval.commands.common import RANDOM_WEIGHTS_NOTE, say, warn
+from rmeval.errors import InvalidInputError, RmevalError
+
+HELP = "train an RL agent (SAC/DQN) on a CLIP reward computed from rendered frames"
+EPILOG = """\
+Environments: cartpole (DQN), mountaincar (SAC), humanoid (SAC; --task kneeling,
+standing_up, arms_raised, doing_splits, lotus_position, hands_on_hips, arms_crossed,
+standing_on_one_leg). The agent sees the state; its reward is the CLIP reward of the frame
+after each step (goal-baseline regularised with --alpha > 0), computed in batches of
+--reward-batch frames and written into the replay buffer before the updates that use it.
+
+Presets: paper (the paper's Appendix C hyperparameters: 10M steps for the humanoid, 3M for
+cartpole and mountaincar) and quick (small, minutes on a CPU; for smoke runs).
+
+The run folder (--out) gets config.json, checkpoints/ (every --checkpoint-every steps),
+checkpoints.csv (step, mean VLM and environment return of the last episodes), the replay
+buffer of the last checkpoint and TensorBoard logs (tensorboard --logdir runs/NAME/tb).
+If the process stops, `rmeval train --resume --out runs/NAME` continues from the last
+checkpoint (step count, replay buffer and optimiser state restored).
+
+Checkpoints are stable-baselines3 archives, which contain pickled Python objects: never
+load (rollout, evaluate, --resume) a run folder from a source you do not trust.
+
+examples:
+  rmeval train --env humanoid --task kneeling --model ViT-bigG-14 --out runs/kneeling-bigG
+  rmeval train --env cartpole --model ViT-B-32 --alpha 0.5 --envs 4
+  rmeval train --env mountaincar --reward ground-truth --preset quick
+  rmeval train --env cartpole --model rmeval-tiny --preset quick --steps 2000   # smoke run
+  rmeval train --resume --out runs/kneeling-bigG
+"""
+
+#: Options that define a run; with --resume they must be left out or equal the run's.
+_RUN_OPTIONS = {
+    "env": "env",
+    "task": "task",
+    "model": "model",
+    "reward": "reward",
+    "alpha": "alpha",
+    "preset": "preset",
+    "envs": "n_envs",
+    "reward_batch": "reward_batch",
+    "episode_steps": "episode_steps",
+    "checkpoint_every": "checkpoint_every",
+    "learning_starts": "learning_starts",
+    "batch_size": "embed_batch_size",
+    "precision": "precision",
+    "seed": "seed",
+    "vec_env": "vec_env",
+}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help=HELP, description=HELP, epilog=EPILOG,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--env", default=None, help="cartpole, mountaincar or humanoid")
+    p.add_argument("--task", default=None, help="task (required for humanoid; see `--help` above)")
+    p.add_argument("--model", default=None,
+                   help="reward model: NAME, NAME:TAG, NAME:random, NAME:/path (see `rmeval models`)")
+    p.add_argument("--reward", default=None, choices=["vlm", "ground-truth"],
+                   help="vlm (default): the CLIP reward; ground-truth: the environment's own reward (baselines)")
+    p.add_argument("--alpha", type=float, default=None, help="goal-baseline regularisation in [0, 1] (default: 0)")
+    p.add_argument("--preset", default=None, choices=["paper", "quick"], help="hyperparameters (default: paper)")
+    p.add_argument("--steps", type=int, default=None, help="environment steps to train for (default: the preset's)")
+    p.add_argument("--envs", type=int, default=None, help="parallel environments, in worker processes when > 1 (default: 1)")
+    p.add_argument("--reward-batch", type=int, default=None,
+                   help="frames per reward computation (Algorithm 1's B); a multiple of --envs, at most the "
+                   "frames of one update round (default: one round)")
+    p.add_argument("--episode-steps", type=int, default=None, help="episode length (default: the preset's)")
+    p.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints (default: the preset's)")
+    p.add_argument("--learning-starts", type=int, default=None, help="steps before the first update (default: the preset's)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the agent and environments (default: 0)")
+    p.add_argument("--vec-env", default=None, choices=["auto", "dummy", "subproc"],
+                   help="where environments run: auto (worker processes when --envs > 1), dummy (this process), subproc")
+    g = p.add_argument_group("reward model")
+    g.add_argument("--device", default=None, help="cpu, cuda or cuda:N for the reward model and the agent (default: cuda when available)")
+    g.add_argument("--batch-size", type=int, default=None, help="frames per forward pass of the reward model (default: 64)")
+    g.add_argument("--precision", default=None, choices=["fp32", "fp16", "bf16"], help="reward model precision (default: fp32)")
+    g.add_argument("--weights-dir", default=None, help="where pretrained weights are looked up (default: the Hugging Face cache)")
+    p.add_argument("--out", default=None, help="run folder (default: runs/ENV-TASK-MODEL-TIME)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.set_defaults(run=run)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "run"
+
+
+def _default_out(cfg: Any) -> Path:
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    model = cfg.model.split(":")[0] + ("-random" if cfg.random_weights else "") if cfg.model else "ground-truth"
+    return Path("runs") / _slug(f"{cfg.env}-{cfg.task}-{model}-a{cfg.alpha:g}-{stamp}")
+
+
+def _check_positive(args: argparse.Namespace) -> None:
+    for name in ("steps", "envs", "reward_batch", "episode_steps", "checkpoint_every", "batch_size"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise InvalidInputError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    if args.learning_starts is not None and args.learning_starts < 0:
+        raise InvalidInputError(f"--learning-starts must be >= 0, got {args.learning_starts}")
+
+
+def _resume_config(args: argparse.Namespace) -> tuple[Any, Path]:
+    from rmeval.registry import parse_model
+    from rmeval.training.config import load_config
+
+    if not args.out:
+        raise InvalidInputError("--resume needs --out, the run folder to continue.")
+    out = Path(args.out).expanduser()
+    cfg = load_config(out)
+    for opt, key in _RUN_OPTIONS.items():
+        given = getattr(args, opt)
+        if given is None:
+            continue
+        have = getattr(cfg, key)
+        same = given == have
+        if opt == "model" and have is not None:
+            same = parse_model(given).id == have
+        if opt == "env":
+            from rmeval.training.presets import get_train_env
+
+            same = get_train_env(given).name == have
+        if not same:
+            raise InvalidInputError(
+                f"--{opt.replace('_', '-')} {given} differs from the run's {have!r}; --resume continues the run "
+                "as it was configured (leave the option out, or start a new run with another --out)."
+            )
+    if args.steps is not None:
+        if args.steps < cfg.total_steps:
+            raise InvalidInputError(f"--steps {args.steps} is below the run's {cfg.total_steps}; --steps can only extend a run")
+        cfg.total_steps = args.steps
+    if args.device is not None:
+        cfg.device = args.device
+    cfg.validate()
+    return cfg, out
+
+
+def run(args: argparse.Namespace) -> int:
+    from rmeval.models import resolve_device
+    from rmeval.training.config import new_config
+
+    _check_positive(args)
+    if args.device is not None:
+        resolve_device(args.device)
+    if args.resume:
+        cfg, out = _resume_config(args)
+    else:
+        if not args.env:
+            raise InvalidInputError("--env is required: cartpole, mountaincar or humanoid.")
+        cfg = new_config(
+            args.env,
+            task=args.task,
+            preset=args.preset or "paper",
+            reward=args.reward or "vlm",
+            model=args.model,
+            alpha=args.alpha if args.alpha is not None else 0.0,
+            n_envs=args.envs or 1,
+            reward_batch=args.reward_batch,
+            total_steps=args.steps,
+            episode_steps=args.episode_steps,
+            checkpoint_every=args.checkpoint_every,
+            learning_starts=args.learning_starts,
+            embed_batch_size=args.batch_size or 64,
+            precision=args.precision or "fp32",
+            device=args.device or "auto",
+            seed=args.seed if args.seed is not None else 0,
+            vec_env=args.vec_env or "auto",
+            command=shlex.join(["rmeval", *sys.argv[1:]]) if sys.argv and "rmeval" in sys.argv[0] else "",
+        )
+        out = Path(args.out).expanduser() if args.out else _default_out(cfg)
+        if out.exists() and (not out.is_dir() or any(out.iterdir())):
+            raise RmevalError(f"{out} already exists; pass --resume to continue that run, or choose another --out.")
+    return _train(cfg, out, args)
+
+
+def _train(cfg: Any, out: Path, args: argparse.Namespace) -> int:
+    from rmeval.training.checkpoints import RunFolder
+    from rmeval.training.trainer import build_reward_model, train
+
+    state = RunFolder(out).read_resume() if args.resume else None
+    sched = cfg.schedule
+    reward = f"VLM {cfg.model} (alpha {cfg.alpha:g})" if cfg.uses_vlm else "ground truth (the environment's reward)"
+    say(f"{'resuming' if args.resume else 'training'} {cfg.algo.upper()} on {cfg.env_id}, task {cfg.task}, reward {reward}")
+    say(f"preset {cfg.preset}: {cfg.total_steps:,} steps, episodes of {cfg.episode_steps}, learning after "
+        f"{cfg.learning_starts:,}, {sched.gradient_steps} updates every {sched.steps_per_round} steps "
+        f"({cfg.n_envs} env{'s' if cfg.n_envs > 1 else ''}), checkpoint every {cfg.checkpoint_every:,}")
+    if cfg.uses_vlm:
+        say(f"goal: {cfg.goal_prompts}   baseline: {cfg.baseline_prompts}   reward batch {cfg.reward_batch}")
+    if args.resume:
+        say(f"run folder {out}: " + (f"last checkpoint at step {state['step']:,}" if state else
+                                     "no checkpoint yet, starting from step 0"))
+    else:
+        say(f"run folder {out}")
+    if cfg.random_weights:
+        warn(RANDOM_WEIGHTS_NOTE.format(models=cfg.model))
+    reward_model = build_reward_model(cfg, weights_dir=args.weights_dir)
+    if cfg.uses_vlm:
+        _check_renders(cfg)
+    if args.resume and reward_model.uses_frames:
+        fp = getattr(getattr(reward_model, "model", None), "fingerprint", None)
+        if cfg.model_fingerprint and fp and fp != cfg.model_fingerprint:
+            warn(f"warning: the reward model's weights differ from the run's ({cfg.model_fingerprint} vs {fp})")
+    elif reward_model.uses_frames:
+        cfg.model_fingerprint = getattr(getattr(reward_model, "model", None), "fingerprint", None)
+    if args.resume:
+        cfg.save(out)  # --steps / --device may have changed
+    try:
+        result = train(cfg, out, reward_model=reward_model, resume=args.resume, log=say, weights_dir=args.weights_dir)
+    except KeyboardInterrupt:
+        warn(f"interrupted; continue from the last checkpoint with: rmeval train --resume --out {shlex.quote(str(out))}")
+        raise
+    say(f"done: step {result.steps:,}; {len(result.checkpoints)} checkpoint(s) this session; "
+        f"{result.wall_time_s:.1f} s; checkpoints listed in {out / 'checkpoints.csv'}")
+    if cfg.uses_vlm and result.frames_scored:
+        say(f"reward model: {result.frames_scored:,} frames in {result.reward_seconds:.1f} s "
+            f"({result.frames_scored / max(result.reward_seconds, 1e-9):,.0f} frames/s)")
+    if cfg.random_weights:
+        warn(RANDOM_WEIGHTS_NOTE.format(models=cfg.model))
+    return 0
+
+
+def _check_renders(cfg: Any) -> None:
+    """Render one frame here, so a missing renderer fails before the run starts."""
+    from rmeval.training.vec_env import make_env
+
+    try:
+        env = make_env(cfg.env_id, cfg.env_kwargs, cfg.episode_steps, render_frames=True)
+    except RmevalError:
+        raise
+    except Exception as exc:
+        raise RmevalError(f"cannot create {cfg.env_id}: {type(exc).__name__}: {exc}") from None
+    try:
+        env.reset(seed=0)
+        env.step(env.action_space.sample())
+    except RmevalError:
+        raise
+    except Exception as exc:
+        raise RmevalError(f"cannot render {cfg.env_id}: {type(exc).__name__}: {exc}") from None
+    finally:
+        env.close()

@@ -1,0 +1,327 @@
+"""A training run's configuration: everything needed to continue or reproduce it.
+
+Saved as ``config.json`` in the run folder (strict JSON: reading it never executes code).
+``rmeval train --resume`` rebuilds the environments, the reward model and the algorithm
+from it; ``rmeval rollout`` and ``rmeval evaluate`` read the environment from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rmeval.errors import InvalidInputError, RmevalError
+from rmeval.training.presets import Schedule, effective_schedule
+
+CONFIG_FILE = "config.json"
+CONFIG_FORMAT = "rmeval-train-run"
+CONFIG_VERSION = 1
+REWARDS: tuple[str, ...] = ("vlm", "ground-truth")
+VEC_ENVS: tuple[str, ...] = ("auto", "dummy", "subproc")
+
+
+@dataclass
+class RunConfig:
+    """Configuration of one training run (``config.json``).
+
+    Attributes:
+        env: environment name (``cartpole``, ``mountaincar``, ``humanoid``).
+        env_id: gymnasium id.
+        env_kwargs: keyword arguments of ``gymnasium.make``.
+        task: task name (:mod:`rmeval.envs.tasks`).
+        goal_prompts, baseline_prompts: the task's prompts (Table 3 of the paper).
+        reward: ``"vlm"`` or ``"ground-truth"`` (the environment's own reward).
+        model: the reward model's name (``ViT-L-14``, ``rmeval-tiny:random``), or None.
+        random_weights: whether the reward model has random weights (a smoke run).
+        model_fingerprint: identity of the reward model's weights.
+        alpha: goal-baseline regularisation strength in [0, 1] (0: the CLIP reward).
+        preset: ``"paper"`` or ``"quick"``.
+        algo: ``"sac"`` or ``"dqn"``.
+        total_steps: environment steps to train for (all environments together).
+        episode_steps: episode length.
+        learning_starts, train_freq, gradient_steps, checkpoint_every: the preset's
+            schedule in environment steps (see :mod:`rmeval.training.presets`).
+        algo_kwargs: keyword arguments of the stable-baselines3 algorithm.
+        n_envs: parallel environments (worker processes when more than one).
+        vec_env: ``"auto"`` (worker processes when ``n_envs > 1``), ``"dummy"``, ``"subproc"``.
+        reward_batch: frames gathered before rewards are computed (Algorithm 1's B); a
+            multiple of ``n_envs``, at most the frames of one round.
+        embed_batch_size: frames per forward pass of the reward model.
+        precision: ``fp32``, ``fp16`` or ``bf16``.
+        device: torch device of the reward model and the agent (``auto``: cuda when available).
+        seed: seed of the agent and the environments.
+        agent_threads: torch CPU threads for the agent's updates when it runs on a CPU
+            (1: small networks are fastest on one thread; the reward model keeps all).
+        stats_window: episodes averaged for the returns recorded beside checkpoints.
+        created, command, versions: provenance.
+    """
+
+    env: str
+    env_id: str
+    task: str
+    goal_prompts: list[str]
+    baseline_prompts: list[str]
+    reward: str
+    preset: str
+    algo: str
+    total_steps: int
+    episode_steps: int
+    learning_starts: int
+    train_freq: int
+    gradient_steps: int
+    checkpoint_every: int
+    algo_kwargs: dict[str, Any]
+    n_envs: int = 1
+    reward_batch: int = 0
+    model: str | None = None
+    random_weights: bool = False
+    model_fingerprint: str | None = None
+    alpha: float = 0.0
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    vec_env: str = "auto"
+    embed_batch_size: int = 64
+    precision: str = "fp32"
+    device: str = "auto"
+    seed: int = 0
+    agent_threads: int = 1
+    stats_window: int = 100
+    created: str = ""
+    command: str = ""
+    versions: dict[str, str] = field(default_factory=dict)
+    preset_notes: str = ""
+
+    @property
+    def schedule(self) -> Schedule:
+        """The update schedule in stable-baselines3 units for ``n_envs`` environments."""
+        return effective_schedule(self.train_freq, self.gradient_steps, self.n_envs)
+
+    @property
+    def uses_vlm(self) -> bool:
+        return self.reward == "vlm"
+
+    def validate(self) -> None:
+        """Raise :class:`InvalidInputError` on values training cannot use."""
+        if self.reward not in REWARDS:
+            raise InvalidInputError(f"--reward must be one of {', '.join(REWARDS)}, got {self.reward!r}")
+        if self.uses_vlm and not self.model:
+            raise InvalidInputError("--reward vlm needs --model (e.g. --model ViT-L-14 or rmeval-tiny).")
+        if self.vec_env not in VEC_ENVS:
+            raise InvalidInputError(f"vec_env must be one of {', '.join(VEC_ENVS)}, got {self.vec_env!r}")
+        for name in ("total_steps", "episode_steps", "train_freq", "checkpoint_every", "n_envs", "embed_batch_size", "stats_window"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InvalidInputError(f"{_flag(name)} must be a positive integer, got {value!r}")
+        for name in ("learning_starts", "gradient_steps"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise InvalidInputError(f"{name} must be a non-negative integer, got {value!r}")
+        if not (isinstance(self.alpha, (int, float)) and math.isfinite(self.alpha) and 0.0 <= self.alpha <= 1.0):
+            raise InvalidInputError(f"--alpha must lie in [0, 1], got {self.alpha!r}")
+        if self.alpha > 0 and not self.baseline_prompts:
+            raise InvalidInputError("--alpha > 0 needs baseline prompts; the task has none.")
+        if not self.goal_prompts:
+            raise InvalidInputError("the task has no goal prompt")
+        if self.uses_vlm:
+            sched = self.schedule
+            if not isinstance(self.reward_batch, int) or self.reward_batch < 1:
+                raise InvalidInputError(f"--reward-batch must be a positive integer, got {self.reward_batch!r}")
+            if self.reward_batch % self.n_envs:
+                raise InvalidInputError(
+                    f"--reward-batch {self.reward_batch} does not fit --envs {self.n_envs}: each step of the "
+                    f"{self.n_envs} environments renders {self.n_envs} frames together, so the reward batch "
+                    f"must be a multiple of {self.n_envs} (e.g. {max(1, self.reward_batch // self.n_envs) * self.n_envs})."
+                )
+            if self.reward_batch > sched.steps_per_round:
+                raise InvalidInputError(
+                    f"--reward-batch {self.reward_batch} is larger than the {sched.steps_per_round} frames "
+                    f"collected between two update rounds ({sched.train_freq} steps x {self.n_envs} "
+                    f"environments); rewards are needed before each round, so use at most "
+                    f"{sched.steps_per_round}."
+                )
+        buffer_size = int(self.algo_kwargs.get("buffer_size", 1_000_000))
+        if buffer_size // self.n_envs < self.schedule.train_freq:
+            raise InvalidInputError(
+                f"the replay buffer ({buffer_size} transitions) is smaller than one round of "
+                f"experience ({self.schedule.steps_per_round} steps); rewards could not be written back."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"format": CONFIG_FORMAT, "version": CONFIG_VERSION}
+        data.update(dataclasses.asdict(self))
+        sched = self.schedule
+        data["effective_schedule"] = {
+            "sb3_train_freq": sched.train_freq,
+            "sb3_gradient_steps": sched.gradient_steps,
+            "env_steps_per_round": sched.steps_per_round,
+        }
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Any, *, source: str = CONFIG_FILE) -> RunConfig:
+        if not isinstance(data, dict):
+            raise RmevalError(f"{source}: not a JSON object; is this an rmeval run folder?")
+        if data.get("format") != CONFIG_FORMAT:
+            raise RmevalError(f"{source}: 'format' is {data.get('format')!r}, expected {CONFIG_FORMAT!r}")
+        if data.get("version") != CONFIG_VERSION:
+            raise RmevalError(f"{source}: unsupported run config version {data.get('version')!r} (this rmeval reads {CONFIG_VERSION})")
+        names = {f.name for f in dataclasses.fields(cls)}
+        required = {f.name for f in dataclasses.fields(cls)
+                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
+        missing = sorted(required - set(data))
+        if missing:
+            raise RmevalError(f"{source}: missing keys {missing}")
+        try:
+            return cls(**{k: v for k, v in data.items() if k in names})
+        except TypeError as exc:
+            raise RmevalError(f"{source}: {exc}") from None
+
+    def save(self, run_dir: Path) -> Path:
+        from rmeval.training.checkpoints import atomic_write_text
+
+        path = Path(run_dir) / CONFIG_FILE
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
+        return path
+
+
+def new_config(
+    env: str,
+    *,
+    task: str | None = None,
+    preset: str = "paper",
+    reward: str = "vlm",
+    model: str | None = None,
+    alpha: float = 0.0,
+    n_envs: int = 1,
+    reward_batch: int | None = None,
+    total_steps: int | None = None,
+    episode_steps: int | None = None,
+    checkpoint_every: int | None = None,
+    learning_starts: int | None = None,
+    embed_batch_size: int = 64,
+    precision: str = "fp32",
+    device: str = "auto",
+    seed: int = 0,
+    vec_env: str = "auto",
+    command: str = "",
+) -> RunConfig:
+    """A validated configuration from a preset and overrides (what ``rmeval train`` builds).
+
+    ``model`` is stored as given; :func:`rmeval.registry.parse_model` checks its syntax
+    here, and whether its weights exist is checked when it loads.
+    """
+    import datetime as _dt
+    import platform
+
+    from rmeval import __version__
+    from rmeval.envs.tasks import get_task
+    from rmeval.training.presets import get_preset, get_train_env
+
+    tenv = get_train_env(env)
+    task_name = task or tenv.default_task
+    if task_name is None:
+        from rmeval.envs.tasks import list_tasks
+
+        names = ", ".join(t.name for t in list_tasks(env_id=tenv.env_id))
+        raise InvalidInputError(f"--env {tenv.name} needs --task; one of: {names}.")
+    the_task = get_task(task_name)
+    if the_task.env_id != tenv.env_id:
+        raise InvalidInputError(
+            f"task {the_task.name!r} runs in {the_task.env_id}, not in --env {tenv.name} ({tenv.env_id})."
+        )
+    if reward not in REWARDS:
+        raise InvalidInputError(f"--reward must be one of {', '.join(REWARDS)}, got {reward!r}")
+    model_id: str | None = None
+    random_weights = False
+    if reward == "vlm":
+        if not model:
+            raise InvalidInputError("--reward vlm needs --model (e.g. --model ViT-L-14, or rmeval-tiny for a smoke run).")
+        from rmeval.registry import parse_model
+
+        ref = parse_model(model)
+        model_id, random_weights = ref.id, ref.is_random
+    elif model:
+        raise InvalidInputError("--model is for --reward vlm; a --reward ground-truth run uses the environment's reward.")
+    p = get_preset(tenv.name, preset)
+    if tenv.algo != p.algo:  # pragma: no cover - presets are consistent
+        raise InvalidInputError(f"preset {p.name} uses {p.algo}, {tenv.name} trains with {tenv.algo}")
+    cfg = RunConfig(
+        env=tenv.name,
+        env_id=tenv.env_id,
+        env_kwargs=dict(tenv.env_kwargs),
+        task=the_task.name,
+        goal_prompts=[the_task.goal_prompt],
+        baseline_prompts=[the_task.baseline_prompt],
+        reward=reward,
+        model=model_id,
+        random_weights=random_weights,
+        alpha=float(alpha),
+        preset=p.name,
+        preset_notes=p.notes,
+        algo=p.algo,
+        total_steps=int(total_steps if total_steps is not None else p.total_steps),
+        episode_steps=int(episode_steps if episode_steps is not None else p.episode_steps),
+        learning_starts=int(learning_starts if learning_starts is not None else p.learning_starts),
+        train_freq=p.train_freq,
+        gradient_steps=p.gradient_steps,
+        checkpoint_every=int(checkpoint_every if checkpoint_every is not None else p.checkpoint_every),
+        algo_kwargs=p.algo_kwargs,
+        n_envs=int(n_envs),
+        vec_env=vec_env,
+        reward_batch=0,
+        embed_batch_size=int(embed_batch_size),
+        precision=precision,
+        device=device or "auto",
+        seed=int(seed),
+        created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        command=command,
+        versions=_versions(),
+    )
+    cfg.versions["python"] = platform.python_version()
+    cfg.versions["rmeval"] = __version__
+    if cfg.n_envs < 1:
+        raise InvalidInputError(f"--envs must be at least 1, got {cfg.n_envs}")
+    if reward == "vlm":
+        cfg.reward_batch = int(reward_batch) if reward_batch is not None else cfg.schedule.steps_per_round
+    elif reward_batch is not None:
+        raise InvalidInputError("--reward-batch is for --reward vlm (ground-truth rewards need no frames).")
+    cfg.validate()
+    return cfg
+
+
+def _versions() -> dict[str, str]:
+    from importlib import metadata
+
+    out: dict[str, str] = {}
+    for dist in ("stable-baselines3", "torch", "gymnasium", "open_clip_torch", "mujoco", "numpy"):
+        try:
+            out[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def _flag(name: str) -> str:
+    return {"total_steps": "--steps", "n_envs": "--envs", "embed_batch_size": "--batch-size",
+            "checkpoint_every": "--checkpoint-every", "episode_steps": "--episode-steps"}.get(name, name)
+
+
+def load_config(run_dir: str | Path) -> RunConfig:
+    """The configuration of the run in ``run_dir``; a clear error when it is not a run folder."""
+    root = Path(run_dir).expanduser()
+    path = root / CONFIG_FILE
+    if not root.is_dir():
+        raise RmevalError(f"run folder {root} does not exist")
+    if not path.is_file():
+        raise RmevalError(f"{root} is not an rmeval run folder (no {CONFIG_FILE})")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RmevalError(f"cannot read {path}: {exc}") from None
+    return RunConfig.from_dict(data, source=str(path))
+
+
+__all__ = ["CONFIG_FILE", "REWARDS", "VEC_ENVS", "RunConfig", "load_config"]

@@ -1,0 +1,124 @@
+"""Choosing and loading a run's checkpoints, and stepping a policy through episodes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rmeval.errors import InvalidInputError, RmevalError
+from rmeval.training.checkpoints import best_checkpoint, read_checkpoints
+from rmeval.training.config import RunConfig
+
+
+@dataclass(frozen=True)
+class CheckpointChoice:
+    """A checkpoint file of a run and what ``checkpoints.csv`` says about it."""
+
+    path: Path
+    step: int | None
+    name: str
+    mean_vlm_return: float = float("nan")
+    mean_env_return: float = float("nan")
+
+
+def _choice(run_dir: Path, row: pd.Series) -> CheckpointChoice:
+    path = run_dir / str(row["checkpoint"])
+    return CheckpointChoice(path, int(row["step"]), Path(str(row["checkpoint"])).stem,
+                            float(row["mean_vlm_return"]), float(row["mean_env_return"]))
+
+
+def choose_checkpoint(run_dir: str | Path, checkpoint: str | None = None, best: bool = False) -> CheckpointChoice:
+    """The checkpoint to use: ``checkpoint`` (a path, or a step listed in ``checkpoints.csv``),
+    the best one by recorded training reward (``best``), or else the last one."""
+    root = Path(run_dir)
+    table = read_checkpoints(root)
+    if checkpoint is not None and best:
+        raise InvalidInputError("give either --checkpoint or --best, not both")
+    if checkpoint is not None:
+        text = str(checkpoint).strip()
+        if text.isdigit() and not Path(text).exists():
+            rows = table[table["step"].astype("int64") == int(text)] if len(table) else table
+            if rows.empty:
+                steps = ", ".join(str(s) for s in table["step"]) if len(table) else "none"
+                raise InvalidInputError(f"no checkpoint at step {text}; listed steps: {steps}")
+            return _choice(root, rows.iloc[-1])
+        path = Path(text).expanduser()
+        if not path.is_absolute() and not path.exists():
+            path = root / path
+        if not path.is_file():
+            raise InvalidInputError(f"--checkpoint {text}: no such file")
+        match = table[[(root / str(c)).resolve() == path.resolve() for c in table["checkpoint"]]] if len(table) else table
+        if len(match):
+            return _choice(root, match.iloc[-1])
+        return CheckpointChoice(path, None, path.stem)
+    if table.empty:
+        raise RmevalError(f"{root} has no checkpoints yet (checkpoints.csv is missing or empty)")
+    row = best_checkpoint(table) if best else table.iloc[-1]
+    return _choice(root, row)
+
+
+def load_policy(config: RunConfig, path: str | Path, device: str = "cpu") -> Any:
+    """Load a stable-baselines3 checkpoint (a pickled archive: only from trusted sources)."""
+    from rmeval.training.trainer import algorithm_class
+
+    try:
+        return algorithm_class(config.algo).load(str(path), device=device)
+    except RmevalError:
+        raise
+    except Exception as exc:
+        raise RmevalError(f"cannot load checkpoint {path}: {type(exc).__name__}: {exc}") from None
+
+
+@dataclass
+class Step:
+    """One step of an episode: the state after the action, its reward and info."""
+
+    episode: int
+    step: int
+    obs: np.ndarray
+    reward: float
+    info: dict[str, Any]
+    env: Any
+
+
+def run_episodes(
+    policy: Any,
+    config: RunConfig,
+    episodes: int,
+    *,
+    seed: int = 0,
+    deterministic: bool = True,
+    render: bool = False,
+) -> Iterator[Step]:
+    """Step ``policy`` through ``episodes`` episodes of the run's environment (seeded, repeatable).
+
+    Episode ``e`` starts from ``reset(seed=seed + e)``; with ``render`` each step's
+    ``info["frame"]`` holds the frame of the state after the action.
+    """
+    import torch
+
+    from rmeval.training.vec_env import make_env
+
+    torch.manual_seed(seed)
+    env = make_env(config.env_id, config.env_kwargs, config.episode_steps, render_frames=render)
+    try:
+        for e in range(int(episodes)):
+            obs, _ = env.reset(seed=int(seed) + e)
+            t = 0
+            while True:
+                action, _ = policy.predict(obs, deterministic=deterministic)
+                obs, reward, terminated, truncated, info = env.step(action)
+                yield Step(e, t, np.asarray(obs), float(reward), info, env)
+                t += 1
+                if terminated or truncated:
+                    break
+    finally:
+        env.close()
+
+
+__all__ = ["CheckpointChoice", "Step", "choose_checkpoint", "load_policy", "run_episodes"]

@@ -1,0 +1,302 @@
+"""The environments rmeval trains on and the hyperparameter presets (pure Python).
+
+Three environments (ids of :mod:`rmeval.envs`), each with its algorithm as in the paper's
+Appendix C: ``cartpole`` (``rmeval/CartPole-v0``, DQN: the only discrete action space),
+``mountaincar`` (``rmeval/MountainCarContinuous-v0``, SAC) and ``humanoid``
+(``rmeval/Humanoid-v0``, SAC).
+
+Two presets per environment:
+
+``paper``
+    The paper's hyperparameters (notes section 7; Appendix C). Values the paper does not
+    state are stable-baselines3's defaults, written out so a run's ``config.json`` is
+    complete; the few that Algorithm 1 needs and the paper leaves open are chosen here and
+    listed in :attr:`Preset.notes` (MountainCar's update schedule and checkpoint interval).
+``quick``
+    A small configuration that runs on a CPU in minutes: small networks and buffers,
+    learning after 100 steps, a few thousand steps. For smoke runs and tests; it is not
+    expected to learn the task.
+
+Schedules count *environment* steps summed over all parallel environments, as
+stable-baselines3's ``num_timesteps`` does. With ``K`` environments, ``train_freq``
+environment steps are ``ceil(train_freq / K)`` vectorised steps, and the number of
+gradient steps per round is scaled to keep the preset's updates-per-step ratio
+(:func:`effective_schedule`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from rmeval.errors import InvalidInputError
+
+PRESETS: tuple[str, ...] = ("paper", "quick")
+ALGOS: tuple[str, ...] = ("dqn", "sac")
+
+
+@dataclass(frozen=True)
+class TrainEnv:
+    """An environment rmeval trains on.
+
+    Attributes:
+        name: the name ``--env`` takes.
+        env_id: gymnasium id (registered by :func:`rmeval.envs.register_envs`).
+        algo: ``"dqn"`` or ``"sac"``.
+        default_task: the task when ``--task`` is not given (None: ``--task`` is required).
+        env_kwargs: keyword arguments of ``gymnasium.make`` for training and rollouts.
+        episode_steps: episode length (the environment's time limit).
+        aliases: other accepted spellings.
+    """
+
+    name: str
+    env_id: str
+    algo: str
+    default_task: str | None
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    episode_steps: int = 200
+    aliases: tuple[str, ...] = ()
+
+
+TRAIN_ENVS: tuple[TrainEnv, ...] = (
+    TrainEnv("cartpole", "rmeval/CartPole-v0", "dqn", "cartpole", {}, 200, ("cartpole-v0", "rmeval/cartpole-v0")),
+    # MountainCar renders at CLIP's input size: 3x faster than the textured look's native
+    # 400x400, and the embedder resizes to 224 anyway.
+    TrainEnv(
+        "mountaincar",
+        "rmeval/MountainCarContinuous-v0",
+        "sac",
+        "mountaincar",
+        {"look": "textured", "width": 224, "height": 224},
+        200,
+        ("mountaincarcontinuous", "mountaincarcontinuous-v0", "rmeval/mountaincarcontinuous-v0"),
+    ),
+    TrainEnv("humanoid", "rmeval/Humanoid-v0", "sac", None, {}, 100, ("humanoid-v0", "rmeval/humanoid-v0")),
+)
+
+
+def env_names() -> list[str]:
+    """Names ``--env`` accepts (besides aliases and gymnasium ids)."""
+    return [e.name for e in TRAIN_ENVS]
+
+
+def get_train_env(name: str) -> TrainEnv:
+    """The environment called ``name`` (case-insensitive; gymnasium ids work too)."""
+    key = str(name).strip().lower()
+    for env in TRAIN_ENVS:
+        if key == env.name or key in env.aliases:
+            return env
+    raise InvalidInputError(f"unknown environment {name!r}; choose one of {', '.join(env_names())}.")
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A training configuration for one environment.
+
+    Attributes:
+        name: ``"paper"`` or ``"quick"``.
+        env: environment name (:data:`TRAIN_ENVS`).
+        algo: ``"dqn"`` or ``"sac"``.
+        total_steps: environment steps to train for.
+        episode_steps: episode length.
+        learning_starts: environment steps collected before the first update.
+        train_freq: environment steps (all environments together) between update rounds;
+            the VLM rewards of those steps are computed before the round.
+        gradient_steps: updates per round.
+        checkpoint_every: environment steps between checkpoints.
+        algo_kwargs: keyword arguments of stable-baselines3's ``SAC``/``DQN``
+            (``learning_rate``, ``gamma``, ``buffer_size``, ``policy_kwargs``, ...).
+        notes: where values not stated by the paper come from.
+    """
+
+    name: str
+    env: str
+    algo: str
+    total_steps: int
+    episode_steps: int
+    learning_starts: int
+    train_freq: int
+    gradient_steps: int
+    checkpoint_every: int
+    algo_kwargs: dict[str, Any]
+    notes: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "env": self.env,
+            "algo": self.algo,
+            "total_steps": self.total_steps,
+            "episode_steps": self.episode_steps,
+            "learning_starts": self.learning_starts,
+            "train_freq": self.train_freq,
+            "gradient_steps": self.gradient_steps,
+            "checkpoint_every": self.checkpoint_every,
+            "algo_kwargs": _copy(self.algo_kwargs),
+            "notes": self.notes,
+        }
+
+
+def _copy(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {k: _copy(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_copy(v) for v in obj]
+    return obj
+
+
+# stable-baselines3 2.x defaults, written out (the paper: "all other parameters have the
+# default value provided by stable-baselines3").
+_SAC_DEFAULTS: dict[str, Any] = {
+    "learning_rate": 3e-4,
+    "buffer_size": 1_000_000,
+    "batch_size": 256,
+    "tau": 0.005,
+    "gamma": 0.99,
+    "ent_coef": "auto",
+    "target_update_interval": 1,
+    "target_entropy": "auto",
+    "policy_kwargs": {"net_arch": [256, 256]},
+}
+_DQN_DEFAULTS: dict[str, Any] = {
+    "learning_rate": 1e-4,
+    "buffer_size": 1_000_000,
+    "batch_size": 32,
+    "tau": 1.0,
+    "gamma": 0.99,
+    "target_update_interval": 10_000,
+    "exploration_fraction": 0.1,
+    "exploration_initial_eps": 1.0,
+    "exploration_final_eps": 0.05,
+    "max_grad_norm": 10.0,
+    "policy_kwargs": {"net_arch": [64, 64]},
+}
+
+
+def _kw(base: dict[str, Any], **over: Any) -> dict[str, Any]:
+    out = _copy(base)
+    out.update(_copy(over))
+    return out
+
+
+def _paper(env: str) -> Preset:
+    if env == "humanoid":
+        return Preset(
+            "paper", env, "sac", total_steps=10_000_000, episode_steps=100, learning_starts=50_000,
+            train_freq=100, gradient_steps=100, checkpoint_every=128_000,
+            algo_kwargs=_kw(_SAC_DEFAULTS, tau=0.005, gamma=0.95, learning_rate=6e-4),
+            notes="Appendix C.2; other SAC parameters: stable-baselines3 defaults. The paper's CLIP "
+            "batch was 3200 frames over 4 GPUs (--reward-batch).",
+        )
+    if env == "cartpole":
+        return Preset(
+            "paper", env, "dqn", total_steps=3_000_000, episode_steps=200, learning_starts=75_000,
+            train_freq=200, gradient_steps=200, checkpoint_every=64_000,
+            algo_kwargs=_kw(_DQN_DEFAULTS, learning_rate=2.3e-3, policy_kwargs={"net_arch": [256, 256]}),
+            notes="Appendix C.1 (DQN); other DQN parameters: stable-baselines3 defaults.",
+        )
+    if env == "mountaincar":
+        return Preset(
+            "paper", env, "sac", total_steps=3_000_000, episode_steps=200, learning_starts=100,
+            train_freq=200, gradient_steps=200, checkpoint_every=64_000,
+            algo_kwargs=_kw(_SAC_DEFAULTS, tau=0.01, gamma=0.9999, learning_rate=1e-4, ent_coef=0.1,
+                            policy_kwargs={"net_arch": [64, 64]}),
+            notes="Appendix C.1 (SAC): 3M steps, tau 0.01, gamma 0.9999, lr 1e-4, ent_coef 0.1, 2x64. "
+            "Not stated by the paper and chosen by rmeval: rewards are computed once per episode "
+            "(train_freq 200) with one update per environment step (gradient_steps 200, "
+            "stable-baselines3's ratio), checkpoints every 64,000 steps as for CartPole; "
+            "learning_starts is stable-baselines3's default (100).",
+        )
+    raise InvalidInputError(f"no paper preset for environment {env!r}")
+
+
+def _quick(env: str) -> Preset:
+    note = "rmeval's quick preset: small networks and buffers; runs on a CPU in minutes, not meant to learn the task."
+    if env == "humanoid":
+        return Preset(
+            "quick", env, "sac", total_steps=5_000, episode_steps=100, learning_starts=100,
+            train_freq=100, gradient_steps=50, checkpoint_every=1_000,
+            algo_kwargs=_kw(_SAC_DEFAULTS, tau=0.005, gamma=0.95, learning_rate=6e-4, buffer_size=5_000,
+                            batch_size=64, policy_kwargs={"net_arch": [64, 64]}),
+            notes=note,
+        )
+    if env == "cartpole":
+        return Preset(
+            "quick", env, "dqn", total_steps=10_000, episode_steps=200, learning_starts=100,
+            train_freq=100, gradient_steps=50, checkpoint_every=2_000,
+            algo_kwargs=_kw(_DQN_DEFAULTS, learning_rate=2.3e-3, buffer_size=10_000, batch_size=64,
+                            target_update_interval=500, exploration_fraction=0.3,
+                            policy_kwargs={"net_arch": [64, 64]}),
+            notes=note,
+        )
+    if env == "mountaincar":
+        return Preset(
+            "quick", env, "sac", total_steps=10_000, episode_steps=200, learning_starts=100,
+            train_freq=100, gradient_steps=50, checkpoint_every=2_000,
+            algo_kwargs=_kw(_SAC_DEFAULTS, tau=0.01, gamma=0.9999, learning_rate=3e-4, ent_coef=0.1,
+                            buffer_size=10_000, batch_size=64, policy_kwargs={"net_arch": [64, 64]}),
+            notes=note,
+        )
+    raise InvalidInputError(f"no quick preset for environment {env!r}")
+
+
+def get_preset(env: str, name: str) -> Preset:
+    """The preset ``name`` (``paper`` or ``quick``) for environment ``env``."""
+    env = get_train_env(env).name
+    key = str(name).strip().lower()
+    if key == "paper":
+        return _paper(env)
+    if key == "quick":
+        return _quick(env)
+    raise InvalidInputError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}.")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A preset's update schedule for ``n_envs`` parallel environments (stable-baselines3 units).
+
+    Attributes:
+        n_envs: parallel environments.
+        train_freq: vectorised steps between update rounds (stable-baselines3's ``train_freq``).
+        gradient_steps: updates per round.
+        steps_per_round: environment steps per round (``train_freq * n_envs``): the frames
+            whose rewards are computed before each round.
+    """
+
+    n_envs: int
+    train_freq: int
+    gradient_steps: int
+
+    @property
+    def steps_per_round(self) -> int:
+        return self.train_freq * self.n_envs
+
+
+def effective_schedule(train_freq: int, gradient_steps: int, n_envs: int) -> Schedule:
+    """Vectorised ``train_freq`` and scaled ``gradient_steps`` for ``n_envs`` environments.
+
+    >>> effective_schedule(100, 100, 4)
+    Schedule(n_envs=4, train_freq=25, gradient_steps=100)
+    >>> effective_schedule(100, 50, 3)
+    Schedule(n_envs=3, train_freq=34, gradient_steps=51)
+    """
+    if n_envs < 1:
+        raise InvalidInputError(f"--envs must be at least 1, got {n_envs}")
+    vec = max(1, math.ceil(train_freq / n_envs))
+    grads = max(1, round(gradient_steps * vec * n_envs / train_freq)) if gradient_steps > 0 else 0
+    return Schedule(n_envs=n_envs, train_freq=vec, gradient_steps=grads)
+
+
+__all__ = [
+    "ALGOS",
+    "PRESETS",
+    "TRAIN_ENVS",
+    "Preset",
+    "Schedule",
+    "TrainEnv",
+    "effective_schedule",
+    "env_names",
+    "get_preset",
+    "get_train_env",
+]
