@@ -124,8 +124,12 @@ def test_humanoid_rollout_has_pose_columns_and_predicate_labels(run, tmp_path):
     for name in PREDICATE_TASKS:
         assert set(idx[f"auto_{name}"]) <= {0, 1}
     assert (idx["label"].astype(int) == idx["auto_kneeling"]).all()
-    assert [c for c in ds.metadata.state_columns if c.startswith("qpos_")] == [f"qpos_{i:02d}" for i in range(24)]
-    np.testing.assert_allclose(idx["torso_z"], idx["qpos_02"])
+    from rmeval.envs.pose_predicates import qpos_names
+
+    # the same column names as `rmeval render`'s Humanoid datasets
+    assert ds.metadata.state_columns[3:] == list(qpos_names())
+    assert len(qpos_names()) == 24 and "left_knee" in qpos_names()
+    np.testing.assert_allclose(idx["torso_z"], idx["root_z"])
     assert "kneeling" in ds.metadata.label_rule
     meta = json.loads((tmp_path / "ds" / "metadata.json").read_text())
     assert meta["goal_prompts"] == ["a humanoid robot kneeling"] and meta["baseline_prompts"] == ["a humanoid robot"]

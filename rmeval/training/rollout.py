@@ -7,8 +7,9 @@ environment's reward (``env_reward``), state columns, and labels:
 - CartPole: state ``x, x_dot, angle, angle_dot``; ``label`` from the task's goal rule
   (``|angle| <= 0.1`` rad), also in ``auto_label``.
 - MountainCar: state ``x, velocity``; ``label`` from the goal rule (``x >= 0.45``).
-- Humanoid: state ``torso_z, head_z, torso_up`` and the joint configuration
-  ``qpos_00 .. qpos_23`` (enough to render the frame again with
+- Humanoid: state ``torso_z, head_z, torso_up`` and the joint configuration under the
+  names ``rmeval render`` uses (:func:`rmeval.envs.pose_predicates.qpos_names`: the root's
+  ``root_x .. root_qz``, then the hinge joints; enough to render the frame again with
   :class:`rmeval.envs.humanoid.HumanoidPoseRenderer`); one ``auto_<task>`` column per
   automatic pose predicate (:mod:`rmeval.envs.pose_predicates`); ``label`` and
   ``auto_label`` from the task's predicate when it has one, else unlabelled (lotus
@@ -53,7 +54,7 @@ def state_row(config: RunConfig, step: Step) -> dict[str, Any]:
         points = BodyPoints.from_mujoco(unwrapped.model, unwrapped.data)
         qpos = np.asarray(unwrapped.data.qpos, dtype=np.float64)
         row: dict[str, Any] = {"torso_z": float(qpos[2]), "head_z": float(points.head[2]), "torso_up": float(points.torso_up)}
-        row.update({f"qpos_{i:02d}": float(v) for i, v in enumerate(qpos)})
+        row.update({name: float(v) for name, v in zip(_qpos_names(), qpos)})
         row.update({f"auto_{name}": int(value) for name, value in pose_labels(points).items()})
         return row
     raise InvalidInputError(f"rollout does not know environment {config.env!r}")
@@ -64,7 +65,15 @@ def state_columns(config: RunConfig) -> list[str]:
         return ["x", "x_dot", "angle", "angle_dot"]
     if config.env == "mountaincar":
         return ["x", "velocity"]
-    return ["torso_z", "head_z", "torso_up", *[f"qpos_{i:02d}" for i in range(HUMANOID_NQ)]]
+    return ["torso_z", "head_z", "torso_up", *_qpos_names()]
+
+
+def _qpos_names() -> tuple[str, ...]:
+    from rmeval.envs.pose_predicates import qpos_names
+
+    names = qpos_names()
+    assert len(names) == HUMANOID_NQ
+    return names
 
 
 def _goal_label(config: RunConfig, row: dict[str, Any]) -> int | None:
