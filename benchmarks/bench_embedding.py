@@ -11,6 +11,10 @@ CPU (what benchmarks/README.md records):
 GPU (also measures the bf16 matmul rate and the share of it the embedding reaches):
     python benchmarks/bench_embedding.py --device cuda --precision bf16 \
         --models ViT-L-14:random,ViT-bigG-14:random --batch-sizes 256 --frames 2048 --naive-frames 0 --matmul
+From frames on disk to embeddings in the cache (a cold, temporary cache), e.g. on a
+Humanoid dataset of 224x224 PNGs made with `rmeval render`:
+    python benchmarks/bench_embedding.py --device cuda --precision bf16 --models ViT-L-14:random \
+        --batch-sizes auto --dataset datasets/humanoid-big --matmul
 """
 
 from __future__ import annotations
@@ -93,6 +97,35 @@ def matmul_tflops(device: torch.device, dtype: torch.dtype, n: int = 8192, iters
     return 2 * n**3 * iters / (time.perf_counter() - t0) / 1e12
 
 
+def bench_disk_to_cache(args: argparse.Namespace, batch_sizes: list, peak: float | None) -> None:
+    """Frames on disk -> decode -> hash -> preprocess -> encode -> cache shard, with a cold cache."""
+    import tempfile
+
+    from rmeval.cache import EmbeddingCache
+    from rmeval.dataset import load_dataset
+    from rmeval.embedding import Embedder
+    from rmeval.models import load_model
+
+    ds = load_dataset(args.dataset)
+    print(f"dataset {ds.name}: {len(ds)} frames of {ds.frame_size[1]}x{ds.frame_size[0]}, disk -> cache")
+    print(f"{'model':<22}{'batch':>6}{'frames':>8}{'fps':>11}{'share':>8}")
+    for name in args.models.split(","):
+        loaded = load_model(name, device=args.device)
+        for bs in batch_sizes:
+            with tempfile.TemporaryDirectory() as tmp:
+                emb = Embedder(loaded, batch_size=bs, precision=args.precision, cache=EmbeddingCache(tmp))
+                emb.encode_batch(ds.read_frames(range(min(len(ds), emb.batch_size))))  # warm-up
+                sync(loaded.device)
+                t0 = time.perf_counter()
+                emb.embed_dataset(ds)
+                sync(loaded.device)
+                fps = len(ds) / (time.perf_counter() - t0)
+            share = ""
+            if peak and loaded.ref.spec:
+                share = f"{fps * loaded.ref.spec.image_gflops * 1e9 / (peak * 1e12):.0%}"
+            print(f"{loaded.ref.id:<22}{emb.batch_size:>6}{len(ds):>8}{fps:>11.1f}{share:>8}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--models", default="rmeval-tiny,ViT-B-32:random")
@@ -103,6 +136,8 @@ def main() -> None:
     p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     p.add_argument("--matmul", action="store_true", help="measure the matmul rate and report the share reached")
+    p.add_argument("--dataset", default=None,
+                   help="measure the disk-to-cache path on this dataset (cold temporary cache) instead of frames in memory")
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -119,7 +154,10 @@ def main() -> None:
         n = 8192 if device.type == "cuda" else 1024
         peak = matmul_tflops(device, dtype, n=n, iters=50 if device.type == "cuda" else 5)
         print(f"measured {args.precision} matmul ({n}x{n}): {peak:.1f} TFLOP/s")
-    batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+    batch_sizes = [b if b == "auto" else int(b) for b in args.batch_sizes.split(",")]
+    if args.dataset:
+        bench_disk_to_cache(args, batch_sizes, peak)
+        return
     print(f"{'model':<22}{'batch':>6}{'frames':>8}{'full fps':>11}{'naive fps':>11}{'ratio':>8}{'share':>8}")
     for name in args.models.split(","):
         loaded = load_model(name, device=device)

@@ -26,7 +26,6 @@ import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -208,12 +207,15 @@ class Embedder:
             )
         return self._text_store
 
-    def _embed_chunk(self, frames: np.ndarray, bar: Callable[[int], None]) -> np.ndarray:
+    def _embed_chunk(
+        self, frames: np.ndarray, bar: Callable[[int], None], keys: np.ndarray | None = None
+    ) -> np.ndarray:
         store = self.cache_store("image")
         if store is None:
             self.stats.encoded += len(frames)
             return self._encode_all(frames, bar)
-        keys = frame_keys(frames)
+        if keys is None:
+            keys = frame_keys(frames)
         found, out = store.lookup(keys)
         hits = int(found.sum())
         self.stats.cached += hits
@@ -287,16 +289,24 @@ class Embedder:
         chunks = [rows[i : i + step] for i in range(0, n, step)]
         update, close = self._progress_bar(n, f"embedding {self.model.ref.id}")
         try:
+            # The next chunk is decoded (and hashed, when cached) in a background thread
+            # while this one is encoded: PIL and hashlib release the GIL, and on a GPU the
+            # model runs asynchronously, so reading overlaps encoding.
+            hashing = self.cache is not None
+
+            def read(rows_chunk: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+                frames = dataset.read_frames(rows_chunk, workers=self.read_workers)
+                return frames, (frame_keys(frames) if hashing else None)
+
             with ThreadPoolExecutor(max_workers=1) as reader:
-                read = partial(dataset.read_frames, workers=self.read_workers)
                 pending = reader.submit(read, chunks[0]) if chunks else None
                 start = 0
                 for i, chunk in enumerate(chunks):
                     assert pending is not None
-                    frames = pending.result()
+                    frames, keys = pending.result()
                     if i + 1 < len(chunks):
                         pending = reader.submit(read, chunks[i + 1])
-                    out[start : start + len(chunk)] = self._embed_chunk(frames, update)
+                    out[start : start + len(chunk)] = self._embed_chunk(frames, update, keys)
                     start += len(chunk)
         finally:
             close()

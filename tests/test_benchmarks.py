@@ -1,0 +1,48 @@
+"""The benchmark scripts run on a CPU with tiny settings (their figures live in benchmarks/README.md)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def run_script(name: str, *args: str, timeout: int = 240) -> str:
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "MUJOCO_GL": os.environ.get("MUJOCO_GL", "egl")}
+    res = subprocess.run([sys.executable, str(BENCH / name), *args], capture_output=True, text=True,
+                         timeout=timeout, env=env)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return res.stdout
+
+
+def test_embedding_benchmark_in_memory_and_from_disk():
+    out = run_script("bench_embedding.py", "--models", "rmeval-tiny", "--batch-sizes", "16",
+                     "--frames", "64", "--naive-frames", "8", "--matmul")
+    assert "machine:" in out and "matmul" in out
+    row = next(line for line in out.splitlines() if line.startswith("rmeval-tiny:random"))
+    fields = row.split()
+    assert fields[1] == "16" and fields[2] == "64"
+    assert float(fields[3]) > 0 and float(fields[4]) > 0  # full and naive frames/s
+    assert fields[6].endswith("%")  # share of the measured matmul rate
+    disk = run_script("bench_embedding.py", "--models", "rmeval-tiny", "--batch-sizes", "32",
+                      "--dataset", str(BENCH.parent / "datasets" / "cartpole-angle"))
+    assert "disk -> cache" in disk and any(line.startswith("rmeval-tiny:random") for line in disk.splitlines())
+
+
+def test_epic_benchmark_small():
+    out = run_script("bench_epic.py", "--n", "5000", "--alphas", "3", "--resamples", "20")
+    assert "epic_bootstrap_ci" in out and "95% CI" in out
+
+
+@pytest.mark.slow
+def test_render_and_train_benchmarks_small():
+    out = run_script("bench_render.py", "--sizes", "224", "--workers", "1", "--frames", "20")
+    assert "224x224" in out
+    out = run_script("bench_train.py", "--envs-list", "cartpole", "--rewards", "ground-truth,rmeval-tiny",
+                     "--steps", "150")
+    assert "rmeval-tiny" in out
