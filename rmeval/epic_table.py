@@ -8,7 +8,6 @@ per (model, alpha).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rmeval.errors import DatasetError, InvalidInputError, RmevalError
+from rmeval.errors import DatasetError
 from rmeval.registry import ModelRef
 
 #: Column order of the results table.
@@ -80,25 +79,20 @@ class EpicResults:
 def model_epic_rows(
     dataset_name: str,
     ref: ModelRef,
-    image_emb: np.ndarray,
+    rewards: np.ndarray,
     labels: np.ndarray,
-    goal_emb: np.ndarray,
-    baseline_emb: np.ndarray | None,
     job: EpicJob,
     *,
     params_m: float,
 ) -> list[dict[str, Any]]:
-    """EPIC rows (one per alpha) for one model from its embeddings.
+    """EPIC rows (one per alpha) for one model from its rewards.
 
     Args:
-        image_emb: (N, D) embeddings of the labelled frames.
+        rewards: (K, N) rewards of the labelled frames, row k for ``job.alphas[k]``.
         labels: (N,) 0/1 labels.
-        goal_emb, baseline_emb: (D,) combined prompt embeddings (baseline may be None).
     """
     from rmeval.epic import epic_with_ci
-    from rmeval.rewards import regularized_reward
 
-    rewards = regularized_reward(image_emb, goal_emb, baseline_emb, job.alphas)  # (K, N)
     res = epic_with_ci(rewards, labels, n_resamples=job.n_resamples, level=job.ci_level, seed=job.seed)
     spec = ref.spec
     rows = []
@@ -157,56 +151,22 @@ def run_epic(
     A model whose weights cannot be loaded (or that fails otherwise with an rmeval error)
     is recorded in ``failures``; the others still produce rows.
     """
-    from rmeval.cache import EmbeddingCache
-    from rmeval.embedding import Embedder
-    from rmeval.models import load_model
-    from rmeval.rewards import combine_prompts
+    from rmeval.model_rewards import RewardSettings, check_prompts, rewards_per_model
 
-    if not job.goal_prompts:
-        raise InvalidInputError("no goal prompt: the dataset's metadata has none; pass --goal 'PROMPT'.")
-    if any(a > 0 for a in job.alphas) and not job.baseline_prompts:
-        raise InvalidInputError(
-            "alpha > 0 needs a baseline prompt and the dataset's metadata has none; pass "
-            "--baseline 'PROMPT' or use --alpha 0."
-        )
+    check_prompts(job.alphas, job.goal_prompts, job.baseline_prompts)
     rows_idx = dataset.labelled_rows()
     labels = dataset.labels(rows_idx) if len(rows_idx) else np.zeros(0, dtype=np.int8)
     check_labels(labels, dataset.name)
-    cache = EmbeddingCache(job.cache_dir)
-
+    settings = RewardSettings(
+        alphas=job.alphas, goal_prompts=job.goal_prompts, baseline_prompts=job.baseline_prompts,
+        device=job.device, batch_size=job.batch_size, precision=job.precision, cache_dir=job.cache_dir,
+        weights_dir=job.weights_dir, progress=job.progress, compile=job.compile,
+    )
     all_rows: list[dict[str, Any]] = []
     failures: dict[str, str] = {}
     stats: dict[str, dict[str, Any]] = {}
-    for ref in models:
-        try:
-            t0 = time.perf_counter()
-            loaded = load_model(ref, device=job.device, weights_dir=job.weights_dir)
-            embedder = Embedder(
-                loaded, batch_size=job.batch_size, precision=job.precision, cache=cache,
-                progress=job.progress, compile=job.compile,
-            )
-            image_emb = embedder.embed_dataset(dataset, rows_idx)
-            goal = combine_prompts(embedder.embed_texts(job.goal_prompts))
-            baseline = combine_prompts(embedder.embed_texts(job.baseline_prompts)) if job.baseline_prompts else None
-            params_m = ref.spec.params_m if ref.spec else loaded.n_params / 1e6
-            all_rows.extend(
-                model_epic_rows(dataset.name, ref, image_emb, labels, goal, baseline, job, params_m=params_m)
-            )
-            stats[ref.id] = {
-                "encoded": embedder.stats.encoded,
-                "cached": embedder.stats.cached,
-                "seconds": round(time.perf_counter() - t0, 3),
-                "device": str(loaded.device),
-            }
-            log(
-                f"{ref.id}: {embedder.stats.encoded} frames encoded, {embedder.stats.cached} from cache "
-                f"({stats[ref.id]['seconds']:.1f} s on {loaded.device})"
-            )
-            del loaded, embedder
-        except DatasetError:
-            raise  # the dataset is broken for every model
-        except RmevalError as exc:
-            failures[ref.id] = str(exc)
-            log(f"{ref.id}: FAILED: {str(exc).splitlines()[0]}")
+    for result in rewards_per_model(dataset, rows_idx, models, settings, failures=failures, log=log):
+        all_rows.extend(model_epic_rows(dataset.name, result.ref, result.rewards, labels, job, params_m=result.params_m))
+        stats[result.ref.id] = result.stats
     table = pd.DataFrame(all_rows, columns=COLUMNS)
     return EpicResults(table=table, failures=failures, stats=stats)

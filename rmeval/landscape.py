@@ -21,7 +21,6 @@ of arrays; :func:`run_landscape` embeds and computes for several models;
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from rmeval.errors import DatasetError, InvalidInputError, RmevalError
+from rmeval.errors import InvalidInputError
 from rmeval.registry import ModelRef
 
 if TYPE_CHECKING:
@@ -305,64 +304,33 @@ def run_landscape(
     A model that cannot be loaded (or fails with another rmeval error) is recorded in
     ``failures``; the others still produce rows. A broken dataset raises.
     """
-    from rmeval.cache import EmbeddingCache
-    from rmeval.embedding import Embedder
-    from rmeval.models import load_model
-    from rmeval.rewards import combine_prompts, regularized_reward
+    from rmeval.model_rewards import RewardSettings, check_prompts, rewards_per_model
 
-    if not job.goal_prompts:
-        raise InvalidInputError("no goal prompt: the dataset's metadata has none; pass --goal 'PROMPT'.")
-    if any(a > 0 for a in job.alphas) and not job.baseline_prompts:
-        raise InvalidInputError(
-            "alpha > 0 needs a baseline prompt and the dataset's metadata has none; pass "
-            "--baseline 'PROMPT' or use --alpha 0."
-        )
+    check_prompts(job.alphas, job.goal_prompts, job.baseline_prompts)
     values, binned = param_values(dataset.index, job.param, bins=job.bins)
     goal, source = dataset_goal(dataset, job.param, values)
     intervals = goal_intervals(goal)
-    cache = EmbeddingCache(job.cache_dir)
     goal_by_value = dict(zip(goal["value"].to_numpy(), goal["goal_fraction"].to_numpy()))
-
+    settings = RewardSettings(
+        alphas=job.alphas, goal_prompts=job.goal_prompts, baseline_prompts=job.baseline_prompts,
+        device=job.device, batch_size=job.batch_size, precision=job.precision, cache_dir=job.cache_dir,
+        weights_dir=job.weights_dir, progress=job.progress, compile=job.compile,
+    )
     parts: list[pd.DataFrame] = []
     failures: dict[str, str] = {}
     stats: dict[str, dict[str, Any]] = {}
-    for ref in models:
-        try:
-            t0 = time.perf_counter()
-            loaded = load_model(ref, device=job.device, weights_dir=job.weights_dir)
-            embedder = Embedder(
-                loaded, batch_size=job.batch_size, precision=job.precision, cache=cache,
-                progress=job.progress, compile=job.compile,
-            )
-            image_emb = embedder.embed_dataset(dataset)
-            g = combine_prompts(embedder.embed_texts(job.goal_prompts))
-            b = combine_prompts(embedder.embed_texts(job.baseline_prompts)) if job.baseline_prompts else None
-            rewards = regularized_reward(image_emb, g, b, job.alphas)
-            table = landscape_table(rewards, job.alphas, values)
-            table.insert(0, "dataset", dataset.name)
-            table.insert(1, "model", ref.id)
-            table.insert(2, "arch", ref.arch)
-            table.insert(3, "weights", ref.weights_label)
-            table.insert(4, "random_weights", ref.is_random)
-            table.insert(6, "param", job.param)
-            table["goal_fraction"] = table["value"].map(goal_by_value).astype(float)
-            parts.append(table[COLUMNS])
-            stats[ref.id] = {
-                "encoded": embedder.stats.encoded,
-                "cached": embedder.stats.cached,
-                "seconds": round(time.perf_counter() - t0, 3),
-                "device": str(loaded.device),
-            }
-            log(
-                f"{ref.id}: {embedder.stats.encoded} frames encoded, {embedder.stats.cached} from cache "
-                f"({stats[ref.id]['seconds']:.1f} s on {loaded.device})"
-            )
-            del loaded, embedder
-        except DatasetError:
-            raise
-        except RmevalError as exc:
-            failures[ref.id] = str(exc)
-            log(f"{ref.id}: FAILED: {str(exc).splitlines()[0]}")
+    for result in rewards_per_model(dataset, None, models, settings, failures=failures, log=log):
+        ref = result.ref
+        table = landscape_table(result.rewards, job.alphas, values)
+        table.insert(0, "dataset", dataset.name)
+        table.insert(1, "model", ref.id)
+        table.insert(2, "arch", ref.arch)
+        table.insert(3, "weights", ref.weights_label)
+        table.insert(4, "random_weights", ref.is_random)
+        table.insert(6, "param", job.param)
+        table["goal_fraction"] = table["value"].map(goal_by_value).astype(float)
+        parts.append(table[COLUMNS])
+        stats[ref.id] = result.stats
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
     return LandscapeResults(
         table=table, goal=goal, intervals=intervals, goal_source=source, binned=binned,

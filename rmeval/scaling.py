@@ -430,12 +430,8 @@ def compute_frame_rewards(
     Returns:
         :class:`FrameRewards` whose table has :data:`FRAME_REWARD_COLUMNS`.
     """
-    from rmeval.cache import EmbeddingCache
-    from rmeval.embedding import Embedder
     from rmeval.epic_table import check_labels
-    from rmeval.models import load_model
-    from rmeval.registry import parse_model
-    from rmeval.rewards import combine_prompts, regularized_reward
+    from rmeval.model_rewards import RewardSettings, rewards_per_model
 
     if not goal_prompts:
         raise InvalidInputError("no goal prompt for the reward histograms; the dataset's metadata has none")
@@ -444,29 +440,22 @@ def compute_frame_rewards(
     rows = dataset.labelled_rows()
     labels = dataset.labels(rows) if len(rows) else np.zeros(0, dtype=np.int8)
     check_labels(labels, dataset.name)
-    cache = EmbeddingCache(cache_dir)
+    settings = RewardSettings(
+        alphas=[alpha], goal_prompts=list(goal_prompts), baseline_prompts=list(baseline_prompts),
+        device=device, batch_size=batch_size, precision=precision, cache_dir=cache_dir,
+        weights_dir=weights_dir, progress=False,
+    )
     parts: list[pd.DataFrame] = []
-    skipped: dict[str, str] = {}
+    failures: dict[str, str] = {}
     stats: dict[str, dict[str, Any]] = {}
-    for name in models:
-        try:
-            ref = parse_model(name)
-            prec = precision.get(name, "fp32") if isinstance(precision, dict) else precision
-            loaded = load_model(ref, device=device, weights_dir=weights_dir)
-            emb = Embedder(loaded, batch_size=batch_size, precision=prec, cache=cache, progress=False)
-            image = emb.embed_dataset(dataset, rows)  # chunked: any dataset size fits in memory
-            goal = combine_prompts(emb.embed_texts(list(goal_prompts)))
-            base = combine_prompts(emb.embed_texts(list(baseline_prompts))) if baseline_prompts else None
-            reward = regularized_reward(image, goal, base, [alpha])[0]
+    for name in models:  # one at a time, so each result keeps the table's model name
+        for result in rewards_per_model(dataset, rows, [name], settings, failures=failures, log=log):
             parts.append(
-                frame_rewards_table(reward, labels, model=name, alpha=alpha, random_weights=ref.is_random, rows=rows)
+                frame_rewards_table(result.rewards[0], labels, model=name, alpha=alpha,
+                                    random_weights=result.ref.is_random, rows=rows)
             )
-            stats[name] = {"encoded": emb.stats.encoded, "cached": emb.stats.cached}
-            log(f"{name}: rewards of {len(rows)} frames ({emb.stats.encoded} encoded, {emb.stats.cached} from cache)")
-            del loaded, emb
-        except RmevalError as exc:
-            skipped[name] = str(exc).splitlines()[0]
-            log(f"{name}: no histogram: {skipped[name]}")
+            stats[name] = {"encoded": result.stats["encoded"], "cached": result.stats["cached"]}
+    skipped = {name: message.splitlines()[0] for name, message in failures.items()}
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=FRAME_REWARD_COLUMNS)
     return FrameRewards(table=table, skipped=skipped, stats=stats)
 

@@ -257,7 +257,7 @@ def test_scaling_command_computes_results_histograms_and_success(run, tmp_path):
     assert code == 0, err
     assert (out_dir / "epic_noise.csv").is_file()  # the epic run's own output
     # histograms came from the cache the epic run filled: nothing encoded twice
-    assert "rmeval-tiny:random: rewards of 40 frames (0 encoded, 40 from cache)" in out
+    assert "rmeval-tiny:random: 0 frames encoded, 40 from cache" in out
     frame_rewards = pd.read_csv(out_dir / "histograms_noise.csv")
     assert sorted(frame_rewards["model"].unique()) == ["rmeval-tiny:random", "rmeval-tiny:random1"]
     assert len(frame_rewards) == 80 and frame_rewards["random_weights"].all()
