@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from rmeval.errors import InvalidInputError, RmevalError
+from rmeval.envs.state_rendering import check_state_params, make_rgb_env
 
 #: Pole angle (radians, 0 = upright) at or below which a state counts as a goal state.
 #: 0.1 rad is about 5.7 degrees, half of CartPole-v1's own 12-degree failure angle.
@@ -37,24 +37,11 @@ class CartPoleStateRenderer:
     env_id = "CartPole-v1"
 
     def __init__(self) -> None:
-        try:
-            import gymnasium as gym
-
-            self._env = gym.make(self.env_id, render_mode="rgb_array")
-            self._env.reset(seed=0)
-        except Exception as exc:  # pygame missing, SDL without a video driver, ...
-            raise RmevalError(
-                f"cannot render {self.env_id}: {exc}. Rendering needs pygame: "
-                "pip install 'gymnasium[classic-control]'."
-            ) from None
+        self._env = make_rgb_env(self.env_id)
 
     def render(self, params: Mapping[str, float]) -> np.ndarray:
         """One (400, 600, 3) uint8 frame for the state ``params`` (missing keys: defaults)."""
-        unknown = set(params) - set(STATE_PARAMS)
-        if unknown:
-            raise InvalidInputError(
-                f"CartPole has no state parameter {sorted(unknown)}; known: {list(STATE_PARAMS)}."
-            )
+        check_state_params("CartPole", params, STATE_PARAMS)
         state = [float(params.get(k, d)) for k, d in STATE_PARAMS.items()]
         self._env.unwrapped.state = np.array(state, dtype=np.float64)
         frame = self._env.render()

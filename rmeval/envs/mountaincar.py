@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from rmeval.envs.state_rendering import check_state_params, make_rgb_env
 from rmeval.errors import InvalidInputError, RmevalError
 
 #: Track limits of MountainCar (positions outside cannot be drawn or simulated).
@@ -88,24 +89,11 @@ class MountainCarStateRenderer:
         self.width, self.height = check_look_and_size(look, width, height)
         self._env: Any = None
         if look == "standard":
-            try:
-                import gymnasium as gym
-
-                self._env = gym.make(self.env_id, render_mode="rgb_array")
-                self._env.reset(seed=0)
-            except Exception as exc:  # pygame missing, SDL without a video driver, ...
-                raise RmevalError(
-                    f"cannot render {self.env_id}: {exc}. Rendering needs pygame: "
-                    "pip install 'gymnasium[classic-control]'."
-                ) from None
+            self._env = make_rgb_env(self.env_id)
 
     def render(self, params: Mapping[str, float]) -> np.ndarray:
         """One (height, width, 3) uint8 frame for the state ``params`` (missing keys: defaults)."""
-        unknown = set(params) - set(STATE_PARAMS)
-        if unknown:
-            raise InvalidInputError(
-                f"MountainCar has no state parameter {sorted(unknown)}; known: {list(STATE_PARAMS)}."
-            )
+        check_state_params("MountainCar", params, STATE_PARAMS)
         x = float(params.get("x", STATE_PARAMS["x"]))
         velocity = float(params.get("velocity", STATE_PARAMS["velocity"]))
         if not X_RANGE[0] - 1e-9 <= x <= X_RANGE[1] + 1e-9:
