@@ -48,10 +48,14 @@ class ModelSpec:
     description: str = ""
 
 
-#: Registry data (notes section 5); sizes and GFLOPs from open_clip's model profile.
+#: Registry data (notes section 5); sizes and GFLOPs from open_clip's model profile
+#: (docs/model_profile.csv: GFLOPs there are 2 x multiply-accumulates, as in a matmul's
+#: 2n^3). ViT-B-32's image tower is 8.82 GFLOPs in that profile; the project's notes listed
+#: 4.4, the multiply-accumulate count, which would put it at half its compute in scaling
+#: plots and double its share of the GPU's matmul rate in benchmarks.
 _SPECS: tuple[ModelSpec, ...] = (
     ModelSpec("RN50", "RN50", "openai", 102.0, 12.2, "ResNet-50 CLIP (OpenAI)"),
-    ModelSpec("ViT-B-32", "ViT-B-32", "laion2b_s34b_b79k", 151.0, 4.4, "ViT-B/32, LAION-2B"),
+    ModelSpec("ViT-B-32", "ViT-B-32", "laion2b_s34b_b79k", 151.0, 8.82, "ViT-B/32, LAION-2B"),
     ModelSpec("ViT-L-14", "ViT-L-14", "laion2b_s32b_b82k", 428.0, 162.0, "ViT-L/14, LAION-2B"),
     ModelSpec("ViT-H-14", "ViT-H-14", "laion2b_s32b_b79k", 986.0, 335.0, "ViT-H/14, LAION-2B"),
     ModelSpec("ViT-bigG-14", "ViT-bigG-14", "laion2b_s39b_b160k", 2540.0, 968.0, "ViT-bigG/14, LAION-2B (the paper's largest)"),

@@ -121,3 +121,20 @@ def test_device_errors():
     if not torch.cuda.is_available():
         with pytest.raises(InvalidInputError, match="no CUDA GPU"):
             resolve_device("cuda")
+
+
+def test_image_gflops_follow_one_convention():
+    """GFLOPs are 2 x multiply-accumulates for every model (open_clip's profile), so the
+    scaling axis and the benchmark's share of the matmul rate compare like with like.
+    Counted here on the random-weight ViT-B-32 with torch's FLOP counter (attention unfused)."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from rmeval.models import load_model
+
+    m = load_model("ViT-B-32:random", device="cpu")
+    m.model.train()  # the inference fast path of nn.MultiheadAttention hides its matmuls from the counter
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        m.model.encode_image(torch.zeros(1, 3, 224, 224))
+    counted = counter.get_total_flops() / 1e9
+    assert counted == pytest.approx(get_spec("ViT-B-32").image_gflops, rel=0.05)

@@ -112,7 +112,7 @@ def test_check_results_fills_sizes_and_random_flags_from_the_registry():
     })
     out = check_results(table)
     assert out["params_m"].tolist() == [3.57, 151.0, 428.0]
-    assert out["image_gflops"].tolist() == [0.003, 4.4, 162.0]
+    assert out["image_gflops"].tolist() == [0.003, 8.82, 162.0]
     assert out["random_weights"].tolist() == [True, True, False]
 
 
