@@ -25,3 +25,16 @@ def cartpole_frames() -> np.ndarray:
 
     with CartPoleStateRenderer() as r:
         return r.render_many([{"angle": a, "x": x} for a in np.linspace(-0.5, 0.5, 8) for x in (-1.0, 0.0, 1.0)])
+
+
+@pytest.fixture
+def run(capsys):
+    """Run the rmeval CLI in this process: ``run("epic", "--models", ...)`` -> (exit code, stdout, stderr)."""
+    from rmeval.cli import main
+
+    def _run(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return _run

@@ -14,16 +14,6 @@ from rmeval.cli import SUBCOMMANDS, main
 from rmeval.commands.common import bundled_dataset
 
 
-@pytest.fixture
-def run(capsys):
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
-
-
 def test_bundled_dataset_is_valid_and_labelled():
     from rmeval.dataset import load_dataset
 

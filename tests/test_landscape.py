@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmeval.cli import main
 from rmeval.commands.common import datasets_dir
 from rmeval.errors import InvalidInputError
 from rmeval.landscape import (
@@ -24,16 +23,6 @@ from rmeval.landscape import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def run(capsys):
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 # ---------------------------------------------------------------- pure functions

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmeval.cli import build_parser, main
+from rmeval.cli import build_parser
 from rmeval.commands.common import datasets_dir
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,16 +26,6 @@ BUNDLED = {
     "humanoid-poses-standing-up": 200,
     "humanoid-poses-arms-raised": 200,
 }
-
-
-@pytest.fixture
-def run(capsys):
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 def _same_dataset(a: Path, b: Path) -> None:

@@ -10,18 +10,7 @@ import pytest
 from test_scaling import small_dataset, synthetic_results
 
 from rmeval import report
-from rmeval.cli import main
 from rmeval.scaling import frame_rewards_table
-
-
-@pytest.fixture
-def run(capsys):
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 @pytest.fixture

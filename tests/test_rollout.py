@@ -8,17 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmeval.cli import main
-
-
-@pytest.fixture
-def run(capsys):
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 @pytest.fixture(scope="module")

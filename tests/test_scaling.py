@@ -10,7 +10,6 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from rmeval.cli import main
 from rmeval.errors import InvalidInputError
 from rmeval.scaling import (
     check_results,
@@ -212,16 +211,6 @@ def test_plot_functions_return_figures_and_mark_random_weights():
 
 
 # ----------------------------------------------------------------------------- command
-@pytest.fixture
-def run(capsys):
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
-
-
 def test_scaling_command_on_a_results_table(run, tmp_path):
     """rmeval-tiny and ViT-B-32:random results (as `rmeval epic` writes them), histograms skipped."""
     csv = tmp_path / "epic_cartpole-angle.csv"

@@ -11,20 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rmeval.cli import main
 from rmeval.training.presets import effective_schedule, get_preset
 
 QUICK = ["--preset", "quick", "--steps", "200", "--checkpoint-every", "100", "--episode-steps", "50"]
-
-
-@pytest.fixture
-def run(capsys):
-    def _run(*argv: str) -> tuple[int, str, str]:
-        code = main(list(argv))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return _run
 
 
 # ----------------------------------------------------------------------------- presets
