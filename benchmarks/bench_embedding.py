@@ -21,27 +21,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import time
 
 import numpy as np
 import torch
+from machine import torch_machine
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-
-
-def machine() -> str:
-    cpu = platform.processor() or "cpu"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    return f"{cpu}, {os.cpu_count()} cores{gpu}; torch {torch.__version__}, {torch.get_num_threads()} threads"
 
 
 def render_frames(n: int) -> np.ndarray:
@@ -146,7 +132,7 @@ def main() -> None:
     from rmeval.models import load_model
 
     device = torch.device(args.device)
-    print(f"machine: {machine()}")
+    print(f"machine: {torch_machine()}")
     print(f"device {device}, precision {args.precision}")
     peak = None
     if args.matmul:

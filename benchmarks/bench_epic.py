@@ -23,31 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from machine import cpu_model, load_average, usable_cores  # noqa: E402
+
 from rmeval.epic import epic_bootstrap_ci, epic_from_labels  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def _load() -> str:
-    try:
-        return ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 def synthetic(n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"machine: {cpu_model()}, {usable_cores()} usable cores (os.cpu_count {os.cpu_count()})")
     print(f"python {platform.python_version()}, numpy {np.__version__}")
-    print(f"load average before: {_load()} (other processes on the machine slow the timings)")
+    print(f"load average before: {load_average()} (other processes on the machine slow the timings)")
     print(f"data: N = {args.n:,} frames x K = {args.alphas} alphas, {args.resamples} resamples, seed {args.seed}")
 
     t0 = time.perf_counter()
@@ -93,7 +71,7 @@ def main(argv: list[str] | None = None) -> None:
     runs = "" if len(times) == 1 else f" (best of {len(times)}: {', '.join(f'{t:.2f}' for t in times)} s)"
     print(f"epic_bootstrap_ci, {args.resamples} resamples x {args.alphas} alphas: {t_boot:.2f} s{runs} "
           f"({rate:,.0f} resamples*alphas/s; {t_boot / args.resamples * 1e3:.1f} ms per resample)")
-    print(f"load average after: {_load()}")
+    print(f"load average after: {load_average()}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"peak resident memory: {peak:,.0f} MiB")
     shown = sorted({0, args.alphas // 2, args.alphas - 1})

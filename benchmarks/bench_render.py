@@ -27,23 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-
-def cpu_model() -> str:
-    """CPU model name from /proc/cpuinfo (Linux) or the platform module."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+from machine import cpu_model, load_average, usable_cores  # noqa: E402
 
 
 def _gl_strings() -> dict[str, str]:
@@ -172,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  frames:    {args.frames} per worker per configuration")
     lp = args.lp_threads if args.lp_threads is not None else os.environ.get("LP_NUM_THREADS", "Mesa default (one per core)")
     print(f"  llvmpipe:  LP_NUM_THREADS={lp}")
-    print(f"  load avg:  {_load()} (before)")
+    print(f"  load avg:  {load_average(' ')} (before)")
     rows = []
     for size in args.sizes:
         for n in workers:
@@ -188,15 +172,8 @@ def main(argv: list[str] | None = None) -> int:
                 f" {result['physics']:>21.0f}",
                 flush=True,
             )
-    print(f"  load avg:  {_load()} (after; other processes on the machine skew the figures)")
+    print(f"  load avg:  {load_average(' ')} (after; other processes on the machine skew the figures)")
     return 0
-
-
-def _load() -> str:
-    try:
-        return " ".join(f"{v:.2f}" for v in os.getloadavg())
-    except OSError:
-        return "unknown"
 
 
 if __name__ == "__main__":

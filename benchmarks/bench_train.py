@@ -19,32 +19,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
+from machine import torch_machine
+
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-
-
-def machine() -> str:
-    import torch
-
-    cpu = platform.processor() or "cpu"
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    gpu = f", GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
-    load = ""
-    if hasattr(os, "getloadavg"):
-        load = f"; load average {os.getloadavg()[0]:.1f}"
-    return f"{cpu}, {os.cpu_count()} cores{gpu}; torch {torch.__version__}, {torch.get_num_threads()} threads{load}"
 
 
 def bench(env: str, reward: str, steps: int, args: argparse.Namespace, root: Path) -> dict[str, float | str | int]:
@@ -104,7 +86,7 @@ def main() -> None:
         steps = steps * len(rewards)
     if len(steps) != len(rewards):
         p.error("--steps needs one number per --rewards entry")
-    print(machine())
+    print(torch_machine())
     print(f"quick preset, --envs {args.envs}, device {args.device}, precision {args.precision}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
