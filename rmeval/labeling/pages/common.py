@@ -177,6 +177,19 @@ def labels_as_float(labels: pd.Series) -> np.ndarray:
     return labels.to_numpy(dtype="float64", na_value=np.nan)
 
 
+def show_flash(flash: tuple[str, str] | None) -> None:
+    """The message the last click left: an error, a quiet "saved" caption, or information."""
+    if not flash:
+        return
+    level, text = flash
+    if level == "error":
+        st.error(text, icon=":material/error:")
+    elif level == "saved":
+        st.caption(text)
+    else:
+        st.info(text)
+
+
 def show_error(exc: Exception) -> None:
     st.error(str(exc), icon=":material/error:")
 

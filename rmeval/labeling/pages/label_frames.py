@@ -179,14 +179,7 @@ def render() -> None:
         c1.button("Prev", key="prev", shortcut="Left", width="stretch", on_click=_step, args=(-1, n))
         c2.button("Next", key="next", shortcut="Right", width="stretch", on_click=_step, args=(1, n))
 
-        if flash:
-            level, text = flash
-            if level == "error":
-                st.error(text, icon=":material/error:")
-            elif level == "saved":
-                st.caption(text)
-            else:
-                st.info(text)
+        common.show_flash(flash)
 
         n_mine = int(labelled.sum())
         n_skip = int(answered.sum() - n_mine)

@@ -126,14 +126,7 @@ def render() -> None:
         if ep.episode in mine.index:
             st.markdown(f"Your score: **{prev} / {ep.n_steps}** ({100 * prev / ep.n_steps:.0f}%)")
         flash = st.session_state.pop(FLASH, None)
-        if flash:
-            level, text = flash
-            if level == "error":
-                st.error(text, icon=":material/error:")
-            elif level == "saved":
-                st.caption(text)
-            else:
-                st.info(text)
+        common.show_flash(flash)
         c1, c2 = st.columns(2)
         c1.button("Prev", key="ep_prev", shortcut="Left", width="stretch", on_click=_move, args=(-1, n_eps))
         c2.button("Next", key="ep_next", shortcut="Right", width="stretch", on_click=_move, args=(1, n_eps))
