@@ -30,6 +30,22 @@ def bundled_dataset() -> Path:
     return datasets_dir() / BUNDLED_DATASET
 
 
+def add_reward_options(parser: argparse.ArgumentParser, *, alpha_default: str) -> None:
+    """--dataset, --models, --alpha, --goal, --baseline: what a reward computation needs."""
+    parser.add_argument("--dataset", default=None,
+                        help="dataset directory (default: the bundled datasets/cartpole-angle)")
+    parser.add_argument("--models", default="ViT-B-32",
+                        help="comma-separated models: NAME, NAME:TAG, NAME:random, NAME:/path "
+                             "(default: ViT-B-32); see `rmeval models`")
+    parser.add_argument("--alpha", default=alpha_default,
+                        help="alphas: start:stop:step with stop included (0:1:0.2) or a list (0,0.5,1) "
+                             f"(default: {alpha_default})")
+    parser.add_argument("--goal", action="append", default=None, metavar="PROMPT",
+                        help="goal prompt (repeat for several; default: the dataset's metadata)")
+    parser.add_argument("--baseline", action="append", default=None, metavar="PROMPT",
+                        help="baseline prompt (repeat for several; default: the dataset's metadata)")
+
+
 def add_embedding_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("embedding")
     g.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda when available)")

@@ -14,6 +14,7 @@ from rmeval.commands.common import (
     add_embedding_options,
     check_embedding_options,
     add_out_option,
+    add_reward_options,
     bundled_dataset,
     out_dir,
     say,
@@ -46,15 +47,7 @@ examples:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("epic", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", default=None, help="dataset directory (default: the bundled datasets/cartpole-angle)")
-    p.add_argument("--models", default="ViT-B-32",
-                   help="comma-separated models: NAME, NAME:TAG, NAME:random, NAME:/path (default: ViT-B-32); see `rmeval models`")
-    p.add_argument("--alpha", default="0",
-                   help="alphas: start:stop:step with stop included (0:1:0.2) or a list (0,0.5,1) (default: 0)")
-    p.add_argument("--goal", action="append", default=None, metavar="PROMPT",
-                   help="goal prompt (repeat for several; default: the dataset's metadata)")
-    p.add_argument("--baseline", action="append", default=None, metavar="PROMPT",
-                   help="baseline prompt (repeat for several; default: the dataset's metadata)")
+    add_reward_options(p, alpha_default="0")
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the CI (default: 1000)")
     p.add_argument("--ci", type=float, default=0.95, help="confidence level (default: 0.95)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")

@@ -10,6 +10,7 @@ from rmeval.commands.common import (
     RANDOM_WEIGHTS_NOTE,
     add_embedding_options,
     add_out_option,
+    add_reward_options,
     bundled_dataset,
     check_embedding_options,
     out_dir,
@@ -45,17 +46,9 @@ examples:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("landscape", help=HELP, description=HELP, epilog=EPILOG,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--dataset", default=None, help="dataset directory (default: the bundled datasets/cartpole-angle)")
+    add_reward_options(p, alpha_default="0:1:0.25")
     p.add_argument("--param", default=None,
                    help="state column on the x axis (default: the dataset's first swept parameter)")
-    p.add_argument("--models", default="ViT-B-32",
-                   help="comma-separated models: NAME, NAME:TAG, NAME:random, NAME:/path (default: ViT-B-32)")
-    p.add_argument("--alpha", default="0:1:0.25",
-                   help="alphas: start:stop:step with stop included, or a list (default: 0:1:0.25)")
-    p.add_argument("--goal", action="append", default=None, metavar="PROMPT",
-                   help="goal prompt (repeat for several; default: the dataset's metadata)")
-    p.add_argument("--baseline", action="append", default=None, metavar="PROMPT",
-                   help="baseline prompt (repeat for several; default: the dataset's metadata)")
     p.add_argument("--scale", choices=("minmax", "raw"), default="minmax",
                    help="plot rewards min-max scaled per model and alpha (default) or raw")
     p.add_argument("--band", choices=("minmax", "std", "none"), default="minmax",
