@@ -13,6 +13,7 @@ few pixels. ``tests/test_preprocess.py`` states and checks both tolerances.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -142,6 +143,20 @@ def preprocess_frames(frames: torch.Tensor, cfg: PreprocessConfig) -> torch.Tens
             scale = max(cfg.size[0] / h, cfg.size[1] / w)
             x = _resize(x, (round(h * scale), round(w * scale)), mode)
         x = _center_crop(x, cfg.size)
-    mean = torch.tensor(cfg.mean, device=x.device, dtype=torch.float32).view(1, 3, 1, 1)
-    std = torch.tensor(cfg.std, device=x.device, dtype=torch.float32).view(1, 3, 1, 1)
+    mean, std = _normalisation(cfg.mean, cfg.std, x.device)
     return (x.float() / 255.0 - mean) / std
+
+
+@functools.lru_cache(maxsize=32)
+def _normalisation(
+    mean: tuple[float, ...], std: tuple[float, ...], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(1, 3, 1, 1) mean and std tensors on ``device``, made once.
+
+    Making them per batch would copy from the host each time, and a blocking host-to-GPU
+    copy waits for every queued kernel: the GPU would drain between batches.
+    """
+    def make(values: tuple[float, ...]) -> torch.Tensor:
+        return torch.tensor(values, dtype=torch.float32).view(1, 3, 1, 1).to(device)
+
+    return make(mean), make(std)

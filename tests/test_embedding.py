@@ -165,7 +165,51 @@ def test_auto_batch_size_on_cpu(tiny_model):
 
 
 @pytest.mark.slow
-def test_compiled_image_tower_matches_eager(tiny_model, frames):
-    eager = Embedder(tiny_model, batch_size=8).embed_frames(frames)
-    compiled = Embedder(tiny_model, batch_size=8, compile=True).embed_frames(frames)
+def test_compiled_image_tower_matches_eager_on_a_short_last_batch(tiny_model, frames):
+    """21 frames at batch 8: the last batch (5) is padded for the compiled graph."""
+    eager = Embedder(tiny_model, batch_size=8).embed_frames(frames[:21])
+    compiled = Embedder(tiny_model, batch_size=8, compile=True).embed_frames(frames[:21])
     np.testing.assert_allclose(compiled, eager, atol=1e-4)
+
+
+def test_compile_pads_short_batches_to_one_shape(tiny_model, frames):
+    """With compile=True the image tower only ever sees full batches; padding is dropped."""
+    emb = Embedder(tiny_model, batch_size=8, compile=True)
+    shapes = []
+
+    def tower(x: torch.Tensor) -> torch.Tensor:  # the real model, recording input shapes
+        shapes.append(tuple(x.shape))
+        return tiny_model.model.encode_image(x)
+
+    emb._encode_image = tower
+    out = emb.embed_frames(frames[:21])
+    assert {s[0] for s in shapes} == {8} and len(shapes) == 3
+    np.testing.assert_allclose(out, Embedder(tiny_model, batch_size=8).embed_frames(frames[:21]), atol=1e-5)
+
+
+def test_partly_cached_chunk_with_duplicates_keeps_row_order(tiny_model, frames, tmp_path):
+    """Cached rows, new rows and repeats of new rows interleave: every row gets its own frame's embedding."""
+    expected = Embedder(tiny_model).embed_frames(frames)
+    cache = EmbeddingCache(tmp_path)
+    Embedder(tiny_model, cache=cache).embed_frames(frames[::2])  # every other frame cached
+    order = np.random.default_rng(0).permutation(np.concatenate([np.arange(24), np.arange(1, 24, 2)]))
+    e = Embedder(tiny_model, batch_size=5, cache=EmbeddingCache(tmp_path))
+    out = e.embed_frames(frames[order])
+    assert (e.stats.encoded, e.stats.cached) == (12, 24)
+    np.testing.assert_allclose(out, expected[order], atol=1e-5)
+
+
+def test_chunks_start_short_then_fill_chunk_bytes(tiny_model, frames, monkeypatch):
+    monkeypatch.setattr(embedding_mod, "CHUNK_BYTES", int(np.prod(frames.shape[1:])) * 12)
+    bounds = Embedder(tiny_model, batch_size=4)._chunk_bounds(30, frames.shape[1:])
+    assert bounds == [(0, 8), (8, 20), (20, 30)]
+    assert Embedder(tiny_model, batch_size=64)._chunk_bounds(5, frames.shape[1:]) == [(0, 5)]
+    assert Embedder(tiny_model)._chunk_bounds(0, frames.shape[1:]) == []
+
+
+def test_frame_keys_same_with_threads():
+    f = np.random.default_rng(1).integers(0, 256, (300, 16, 16, 3), dtype=np.uint8)
+    f[7] = f[250]
+    keys = frame_keys(f, workers=4)
+    np.testing.assert_array_equal(keys, frame_keys(f))
+    assert keys[7] == keys[250] and len(set(keys.tolist())) == 299
