@@ -13,7 +13,8 @@ rliable; no plotting here (see :mod:`rmeval.plots`) and no files (see
 - :func:`frame_rewards_table` / :func:`reward_summary`: per-frame rewards of goal and
   non-goal frames for the reward histograms (Figure 7).
 - :func:`check_trajectory_scores` / :func:`success_rates`: success rate per model from
-  human trajectory scores, with a seeded bootstrap CI (Figure 4c).
+  human trajectory scores, with a seeded bootstrap CI (Figure 4c; thresholds, success
+  test and bootstrap from :mod:`rmeval.success`).
 - :func:`compute_frame_rewards`: the one function here that loads models: per-frame
   rewards of a dataset's labelled frames from the embedding cache (encoding only what is
   not cached).
@@ -35,6 +36,12 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from rmeval.errors import InvalidInputError, RmevalError
+from rmeval.success import (
+    DEFAULT_THRESHOLD,
+    bootstrap_rate_ci,
+    is_success,
+    parse_threshold,
+)
 
 if TYPE_CHECKING:
     from rmeval.dataset import Dataset
@@ -511,16 +518,6 @@ def check_trajectory_scores(scores: pd.DataFrame, *, source: str = "the trajecto
     return df
 
 
-def _parse_threshold(text: object) -> tuple[float, bool]:
-    """``">=0.5"`` / ``">0.5"`` / ``"0.5"`` -> (0.5, inclusive)."""
-    t = str(text).strip()
-    inclusive = not (t.startswith(">") and not t.startswith(">="))
-    try:
-        return float(t.lstrip(">=").strip()), inclusive
-    except ValueError:
-        raise InvalidInputError(f"threshold {text!r} is not a number like '>=0.5'") from None
-
-
 def trajectory_outcomes(scores: pd.DataFrame) -> pd.DataFrame:
     """One success flag per trajectory, combining several raters' scores of the same one.
 
@@ -543,37 +540,14 @@ def trajectory_outcomes(scores: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (model, episode), g in scores.groupby(keys, sort=False):
         if "fraction" in g.columns and pd.to_numeric(g["fraction"], errors="coerce").notna().all():
-            threshold, inclusive = _parse_threshold(g["threshold"].iloc[0]) if "threshold" in g.columns else (0.5, True)
-            frac = float(pd.to_numeric(g["fraction"]).mean())
-            ok = frac >= threshold if inclusive else frac > threshold
+            threshold, inclusive = (
+                parse_threshold(g["threshold"].iloc[0]) if "threshold" in g.columns else (DEFAULT_THRESHOLD, True)
+            )
+            ok = bool(is_success(pd.to_numeric(g["fraction"]).mean(), threshold, inclusive=inclusive))
         else:
             ok = g["success"].mean() >= 0.5
         rows.append({"model": model, "episode": episode, "n_raters": len(g), "success": int(ok)})
     return pd.DataFrame(rows, columns=["model", "episode", "n_raters", "success"])
-
-
-def bootstrap_rate_ci(
-    successes: ArrayLike, *, n_resamples: int = 1000, level: float = 0.95, seed: int = 0
-) -> tuple[float, float, float]:
-    """Success rate of 0/1 outcomes with a seeded percentile-bootstrap CI.
-
-    Args:
-        successes: (n,) 0/1 outcomes.
-
-    Returns:
-        (rate, ci_low, ci_high). With all outcomes equal the interval collapses to the rate
-        (a bootstrap cannot see beyond the sample).
-    """
-    s = np.asarray(successes, dtype=float).reshape(-1)
-    if s.size == 0:
-        raise InvalidInputError("no outcomes to compute a success rate from")
-    if n_resamples < 1 or not 0 < level < 1:
-        raise InvalidInputError("n_resamples must be >= 1 and level in (0, 1)")
-    rng = np.random.default_rng(seed)
-    means = s[rng.integers(0, s.size, size=(n_resamples, s.size))].mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(s.mean()), float(low), float(high)
 
 
 def success_rates(

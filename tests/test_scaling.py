@@ -296,3 +296,15 @@ def test_success_rates_combine_raters_as_the_labelling_app_exports_them():
     out = success_rates(export)
     assert out["n_trajectories"].tolist() == [3] and out["n_success"].tolist() == [2]
     assert out["success_rate"].iloc[0] == pytest.approx(2 / 3)
+
+
+def test_success_rates_read_the_exported_threshold():
+    # three raters' mean fraction is 0.5 up to float noise (0.49999999999999994): ">=0.5" succeeds, ">0.5" does not
+    export = pd.DataFrame({
+        "episode": [0, 0, 0, 1, 1], "policy": "ViT-H-14", "rater": ["a", "b", "c", "a", "b"],
+        "fraction": [0.7, 0.35, 0.45, 0.2, 0.3], "success": [True, False, False, False, False],
+    })
+    assert success_rates(export.assign(threshold=">=0.5"))["n_success"].tolist() == [1]
+    assert success_rates(export.assign(threshold=">0.5"))["n_success"].tolist() == [0]
+    with pytest.raises(InvalidInputError, match=r"threshold '50%' is not of the form '>=0\.5'"):
+        success_rates(export.assign(threshold="50%"))

@@ -5,7 +5,9 @@ the task (``n_task`` of ``n_steps``). An episode is a *success* when
 ``n_task / n_steps >= threshold`` (default 0.5, the paper's ">= 50%"; pass
 ``inclusive=False`` for "above"). With several raters an episode's fraction is the mean of
 their fractions. A policy's success rate is the share of its scored episodes that
-succeed, with a seeded percentile bootstrap interval over episodes.
+succeed, with a seeded percentile bootstrap interval over episodes. The threshold, the
+success test and the bootstrap are :mod:`rmeval.success`'s (shared with
+:mod:`rmeval.scaling`); this module groups episodes by policy.
 
 Policies: the dataset index column ``policy`` (or else ``checkpoint``) names the policy
 or checkpoint of each frame's episode; without one every episode belongs to ``"all"``.
@@ -20,26 +22,29 @@ import numpy as np
 import pandas as pd
 
 from rmeval.errors import InvalidInputError
+from rmeval.success import (
+    DEFAULT_THRESHOLD,
+    bootstrap_rate_ci,
+    check_threshold,
+    format_threshold,
+    is_success,
+)
 
 __all__ = [
-    "POLICY_COLUMNS",
     "DEFAULT_THRESHOLD",
+    "POLICY_COLUMNS",
     "QUICK_PERCENTS",
     "Episode",
-    "policy_column",
-    "episodes",
-    "quick_counts",
-    "is_success",
     "episode_fractions",
-    "bootstrap_rate_ci",
-    "success_rates",
+    "episodes",
+    "policy_column",
+    "quick_counts",
     "scores_csv",
+    "success_rates",
 ]
 
 #: Index columns that name an episode's policy or checkpoint, in order of preference.
 POLICY_COLUMNS = ("policy", "checkpoint")
-#: Default success threshold: at least half of the timesteps.
-DEFAULT_THRESHOLD = 0.5
 #: Quick buttons: these percentages of the episode's timesteps.
 QUICK_PERCENTS = (0, 25, 50, 75, 100)
 #: Policy name when the dataset has no policy column.
@@ -100,23 +105,6 @@ def quick_counts(n_steps: int) -> list[tuple[int, int]]:
     return [(p, int(np.floor(p / 100 * n_steps + 0.5))) for p in QUICK_PERCENTS]
 
 
-def _check_threshold(threshold: float) -> float:
-    t = float(threshold)
-    if not 0.0 <= t <= 1.0:
-        raise InvalidInputError(f"the success threshold must lie in [0, 1] (a share of timesteps), not {threshold!r}")
-    return t
-
-
-def is_success(fraction: np.ndarray | float, threshold: float = DEFAULT_THRESHOLD, *, inclusive: bool = True) -> np.ndarray:
-    """``fraction >= threshold`` (``>`` when not ``inclusive``), elementwise, as bool.
-
-    Fractions are compared after rounding to 12 decimals, so 50/100 counts as 0.5 exactly.
-    """
-    t = _check_threshold(threshold)
-    f = np.round(np.asarray(fraction, dtype=np.float64), 12)
-    return f >= t if inclusive else f > t
-
-
 def episode_fractions(scores: pd.DataFrame, *, rater: str | None = None) -> pd.DataFrame:
     """One row per scored episode: its policy, raters and mean fraction of timesteps on task.
 
@@ -142,39 +130,6 @@ def episode_fractions(scores: pd.DataFrame, *, rater: str | None = None) -> pd.D
     return out
 
 
-def bootstrap_rate_ci(
-    successes: np.ndarray, *, n_resamples: int = 2000, level: float = 0.95, seed: int = 0
-) -> tuple[float, float]:
-    """Percentile bootstrap interval of a success rate.
-
-    Resample b draws ``rng.integers(0, n, size=n)`` trajectories with replacement
-    (``rng = numpy.random.default_rng(seed)``); the interval is the
-    ``(1 - level) / 2`` and ``(1 + level) / 2`` percentiles of the resampled rates.
-
-    Args:
-        successes: ``(n,)`` bool, one per trajectory, n >= 1.
-
-    Returns:
-        ``(low, high)`` in [0, 1].
-    """
-    s = np.asarray(successes, dtype=np.float64)
-    if s.ndim != 1 or s.size == 0:
-        raise InvalidInputError("the bootstrap needs at least one scored trajectory")
-    if n_resamples < 1:
-        raise InvalidInputError(f"n_resamples must be >= 1, not {n_resamples}")
-    if not 0 < level < 1:
-        raise InvalidInputError(f"level must lie strictly between 0 and 1, not {level}")
-    rng = np.random.default_rng(seed)
-    n = s.size
-    rates = np.empty(n_resamples)
-    chunk = max(1, min(n_resamples, 2**22 // n))
-    for b0 in range(0, n_resamples, chunk):
-        b = min(chunk, n_resamples - b0)
-        rates[b0 : b0 + b] = s[rng.integers(0, n, size=(b, n))].mean(axis=1)
-    low, high = np.percentile(rates, [50 * (1 - level), 50 * (1 + level)])
-    return float(low), float(high)
-
-
 def success_rates(
     scores: pd.DataFrame,
     *,
@@ -192,18 +147,18 @@ def success_rates(
         ``success_rate``, ``ci_low``, ``ci_high``, ``threshold``, ``inclusive``; one row per
         policy with a scored episode.
     """
-    t = _check_threshold(threshold)
+    t = check_threshold(threshold)
     fr = episode_fractions(scores, rater=rater)
     rows = []
     for policy, group in fr.groupby("policy", sort=True):
         ok = is_success(group["fraction"].to_numpy(), t, inclusive=inclusive)
-        low, high = bootstrap_rate_ci(ok, n_resamples=n_resamples, level=level, seed=seed)
+        rate, low, high = bootstrap_rate_ci(ok, n_resamples=n_resamples, level=level, seed=seed)
         rows.append(
             {
                 "policy": policy,
                 "n_trajectories": int(ok.size),
                 "n_success": int(ok.sum()),
-                "success_rate": float(ok.mean()),
+                "success_rate": rate,
                 "ci_low": low,
                 "ci_high": high,
                 "threshold": t,
@@ -227,7 +182,7 @@ def scores_csv(
     df["policy"] = df["policy"].replace("", ALL)
     df["fraction"] = df["n_task"] / df["n_steps"]
     df["success"] = is_success(df["fraction"].to_numpy(), threshold, inclusive=inclusive)
-    df["threshold"] = (">=" if inclusive else ">") + f"{threshold:g}"
+    df["threshold"] = format_threshold(threshold, inclusive)
     df["time"] = pd.to_datetime(df["time"], unit="s", utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     cols = ["dataset", "episode", "policy", "rater", "n_task", "n_steps", "fraction", "success", "threshold", "time"]
     buf = io.StringIO()

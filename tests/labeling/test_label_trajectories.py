@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import io
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from rmeval.errors import InvalidInputError
 from rmeval.labeling.media import episode_gif
 from rmeval.labeling.trajectories import (
-    bootstrap_rate_ci,
     episode_fractions,
     episodes,
-    is_success,
     quick_counts,
     scores_csv,
     success_rates,
@@ -41,15 +38,6 @@ def test_quick_counts():
     assert quick_counts(61) == [(0, 0), (25, 15), (50, 31), (75, 46), (100, 61)]
     with pytest.raises(InvalidInputError):
         quick_counts(0)
-
-
-def test_threshold_is_explicit():
-    f = np.array([0.49, 0.5, 50 / 100, 0.51])
-    assert is_success(f).tolist() == [False, True, True, True]  # default: at least 50%
-    assert is_success(f, inclusive=False).tolist() == [False, False, False, True]  # "above 50"
-    assert is_success(f, 0.75).tolist() == [False, False, False, False]
-    with pytest.raises(InvalidInputError):
-        is_success(f, 1.5)
 
 
 def test_episodes_from_index(tiny_dataset):
@@ -91,21 +79,13 @@ def test_several_raters_are_averaged_per_episode():
     assert success_rates(s, rater="alice")["success_rate"].iloc[0] == pytest.approx(0.0)
 
 
-def test_bootstrap_ci_matches_a_plain_loop():
-    ok = np.array([1, 0, 1, 1, 0, 1, 0, 1], dtype=bool)
-    low, high = bootstrap_rate_ci(ok, n_resamples=300, level=0.9, seed=7)
-    rng = np.random.default_rng(7)
-    rates = [ok[rng.integers(0, ok.size, size=ok.size)].mean() for _ in range(300)]
-    assert (low, high) == pytest.approx(tuple(np.percentile(rates, [5, 95])))
-    with pytest.raises(InvalidInputError):
-        bootstrap_rate_ci(np.array([], dtype=bool))
-
-
 def test_scores_csv():
     text = scores_csv(scores([(0, "", "alice", 30, 61)]), "tiny")
     df = pd.read_csv(io.StringIO(text))
     assert df.loc[0, "policy"] == "all" and not df.loc[0, "success"] and df.loc[0, "threshold"] == ">=0.5"
     assert list(df.columns) == ["dataset", "episode", "policy", "rater", "n_task", "n_steps", "fraction", "success", "threshold", "time"]
+    strict = pd.read_csv(io.StringIO(scores_csv(scores([(0, "a", "alice", 50, 100)]), "tiny", inclusive=False)))
+    assert strict.loc[0, "threshold"] == ">0.5" and not strict.loc[0, "success"]  # 50/100 is not above 0.5
 
 
 def test_episode_gif_plays_the_episode(tiny_dataset):
