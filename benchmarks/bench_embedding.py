@@ -1,20 +1,24 @@
-"""Embedding throughput: rmeval's batched tensor path against the naive per-image path.
+r"""Embedding throughput: rmeval's batched tensor path against the naive per-image path.
 
 Full path: uint8 frames (N, H, W, 3) -> tensor preprocessing on the device -> encode_image,
 in batches (the cache is off, so every frame is encoded). Naive path: per image, PIL
 conversion, open_clip's own preprocess transform, one image per forward call.
 
-Frames are real CartPole renders (600x400), the bundled dataset's kind.
+Frames are real CartPole renders (600x400) from the bundled datasets/cartpole-angle.
 
 CPU (what benchmarks/README.md records):
     python benchmarks/bench_embedding.py
 GPU (also measures the bf16 matmul rate and the share of it the embedding reaches):
     python benchmarks/bench_embedding.py --device cuda --precision bf16 \
         --models ViT-L-14:random,ViT-bigG-14:random --batch-sizes 256 --frames 2048 --naive-frames 0 --matmul
-From frames on disk to embeddings in the cache (a cold, temporary cache), e.g. on a
-Humanoid dataset of 224x224 PNGs made with `rmeval render`:
+From frames on disk to embeddings in the cache (a cold, temporary cache), on 224x224
+PNGs (benchmarks/make_frames.py writes distinct ones from the bundled Humanoid datasets):
+    python benchmarks/make_frames.py /tmp/humanoid-8k --frames 8192
     python benchmarks/bench_embedding.py --device cuda --precision bf16 --models ViT-L-14:random \
-        --batch-sizes auto --dataset datasets/humanoid-big --matmul
+        --batch-sizes 256 --dataset /tmp/humanoid-8k --matmul
+The reading side alone (decode + hash threads, no model), e.g. to see how many cores
+feed a given embedding rate:
+    python benchmarks/bench_embedding.py --dataset /tmp/humanoid-8k --io-only
 """
 
 from __future__ import annotations
@@ -22,19 +26,22 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from machine import torch_machine
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+BUNDLED_CARTPOLE = Path(__file__).resolve().parents[1] / "datasets" / "cartpole-angle"
 
 
-def render_frames(n: int) -> np.ndarray:
-    from rmeval.envs.cartpole import CartPoleStateRenderer
+def cartpole_frames(n: int) -> np.ndarray:
+    """n frames (600x400 CartPole renders) from the bundled dataset, repeated as needed."""
+    from rmeval.dataset import load_dataset
 
-    with CartPoleStateRenderer() as r:
-        base = r.render_many([{"angle": a, "x": x} for a in np.linspace(-0.6, 0.6, 32) for x in (-1.0, 0.0, 1.0)])
+    ds = load_dataset(BUNDLED_CARTPOLE)
+    base = ds.read_frames(range(min(len(ds), n)), workers=os.cpu_count() or 4)
     reps = int(np.ceil(n / len(base)))
     return np.concatenate([base] * reps)[:n]
 
@@ -83,6 +90,25 @@ def matmul_tflops(device: torch.device, dtype: torch.dtype, n: int = 8192, iters
     return 2 * n**3 * iters / (time.perf_counter() - t0) / 1e12
 
 
+def bench_io(path: str, workers: list[int]) -> None:
+    """The reading side of disk -> cache alone: decode (PIL) and hash frames, as the Embedder does."""
+    from rmeval.cache import frame_keys
+    from rmeval.dataset import load_dataset
+
+    ds = load_dataset(path)
+    print(f"dataset {ds.name}: {len(ds)} frames of {ds.frame_size[1]}x{ds.frame_size[0]}, read + decode + hash only")
+    print(f"{'workers':>8}{'read fps':>11}{'hash fps':>11}{'both fps':>11}")
+    ds.read_frames(range(min(len(ds), 256)))  # warm the page cache
+    for w in workers:
+        t0 = time.perf_counter()
+        frames = ds.read_frames(workers=w)
+        t1 = time.perf_counter()
+        frame_keys(frames, workers=w)
+        t2 = time.perf_counter()
+        n = len(frames)
+        print(f"{w:>8}{n / (t1 - t0):>11.1f}{n / (t2 - t1):>11.1f}{n / (t2 - t0):>11.1f}")
+
+
 def bench_disk_to_cache(args: argparse.Namespace, batch_sizes: list, peak: float | None) -> None:
     """Frames on disk -> decode -> hash -> preprocess -> encode -> cache shard, with a cold cache."""
     import tempfile
@@ -99,8 +125,9 @@ def bench_disk_to_cache(args: argparse.Namespace, batch_sizes: list, peak: float
         loaded = load_model(name, device=args.device)
         for bs in batch_sizes:
             with tempfile.TemporaryDirectory() as tmp:
-                emb = Embedder(loaded, batch_size=bs, precision=args.precision, cache=EmbeddingCache(tmp))
-                emb.encode_batch(ds.read_frames(range(min(len(ds), emb.batch_size))))  # warm-up
+                emb = Embedder(loaded, batch_size=bs, precision=args.precision, cache=EmbeddingCache(tmp),
+                               compile=args.compile, read_workers=args.read_workers or None)
+                emb.encode_batch(ds.read_frames(range(min(len(ds), emb.batch_size))))  # warm-up (and compile)
                 sync(loaded.device)
                 t0 = time.perf_counter()
                 emb.embed_dataset(ds)
@@ -122,6 +149,10 @@ def main() -> None:
     p.add_argument("--precision", default="fp32", choices=["fp32", "fp16", "bf16"])
     p.add_argument("--threads", type=int, default=0, help="torch threads (default: torch's choice)")
     p.add_argument("--matmul", action="store_true", help="measure the matmul rate and report the share reached")
+    p.add_argument("--compile", action="store_true", help="torch.compile the image tower (compiled before timing)")
+    p.add_argument("--read-workers", type=int, default=0, help="decode/hash threads (default: the Embedder's)")
+    p.add_argument("--io-only", action="store_true",
+                   help="with --dataset: time only reading, decoding and hashing frames (no model)")
     p.add_argument("--dataset", default=None,
                    help="measure the disk-to-cache path on this dataset (cold temporary cache) instead of frames in memory")
     args = p.parse_args()
@@ -141,6 +172,11 @@ def main() -> None:
         peak = matmul_tflops(device, dtype, n=n, iters=50 if device.type == "cuda" else 5)
         print(f"measured {args.precision} matmul ({n}x{n}): {peak:.1f} TFLOP/s")
     batch_sizes = [b if b == "auto" else int(b) for b in args.batch_sizes.split(",")]
+    if args.io_only:
+        if not args.dataset:
+            p.error("--io-only needs --dataset DIR")
+        bench_io(args.dataset, [args.read_workers] if args.read_workers else sorted({1, 2, 4, 8, os.cpu_count() or 1}))
+        return
     if args.dataset:
         bench_disk_to_cache(args, batch_sizes, peak)
         return
@@ -150,10 +186,10 @@ def main() -> None:
         tiny = loaded.n_params < 10e6
         n_full = args.frames or (2048 if tiny else 256)
         n_naive = (256 if tiny else 32) if args.naive_frames < 0 else args.naive_frames
-        frames = render_frames(max(n_full, n_naive))
+        frames = cartpole_frames(max(n_full, n_naive))
         naive = bench_naive(loaded, frames[:n_naive]) if n_naive else float("nan")
         for bs in batch_sizes:
-            emb = Embedder(loaded, batch_size=bs, precision=args.precision)
+            emb = Embedder(loaded, batch_size=bs, precision=args.precision, compile=args.compile)
             fps = bench_full(emb, frames[:n_full])
             share = ""
             if peak and loaded.ref.spec:

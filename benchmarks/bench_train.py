@@ -1,11 +1,12 @@
-"""Training-loop throughput: environment steps per second with and without a VLM reward.
+r"""Training-loop throughput: environment steps per second with and without a VLM reward.
 
 Runs rmeval's training loop (the ``quick`` preset: 50 updates every 100 steps after the
 first 100) for the same number of steps with the ground-truth reward, with
 ``rmeval-tiny`` and with a random-weight ``ViT-B-32``, and reports steps/s and the cost of
 the VLM reward as a ratio to the ground-truth loop (``slowdown_vs_gt``). ``reward_s`` is
 the time spent in the reward model (embedding and reward arithmetic), ``render_s`` the rest
-of what the VLM loop adds over the ground-truth loop (rendering frames, moving them). The VLM runs render every frame (in the training process for
+of what the VLM loop adds over the ground-truth loop (rendering frames, moving them). The VLM
+runs render every frame (in the training process for
 ``--envs 1``, in worker processes otherwise) and embed it in batches of one update round.
 
 CPU (what benchmarks/README.md records):

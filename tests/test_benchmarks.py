@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -32,6 +33,29 @@ def test_embedding_benchmark_in_memory_and_from_disk():
     disk = run_script("bench_embedding.py", "--models", "rmeval-tiny", "--batch-sizes", "32",
                       "--dataset", str(BENCH.parent / "datasets" / "cartpole-angle"))
     assert "disk -> cache" in disk and any(line.startswith("rmeval-tiny:random") for line in disk.splitlines())
+
+
+def test_make_frames_then_read_side_only(tmp_path):
+    """make_frames.py writes distinct 224x224 frames; --io-only times decoding and hashing them."""
+    from rmeval.cache import frame_keys
+    from rmeval.dataset import load_dataset
+
+    out = run_script("make_frames.py", str(tmp_path / "frames"), "--frames", "650")
+    assert "wrote 650 frames" in out
+    ds = load_dataset(tmp_path / "frames")
+    assert len(ds) == 650 and ds.frame_size == (224, 224)
+    frames = ds.read_frames()
+    assert len(set(frame_keys(frames).tolist())) == 650  # mirrored variants are new content
+    np.testing.assert_array_equal(frames[600], frames[0][:, ::-1])
+    io = run_script("bench_embedding.py", "--dataset", str(tmp_path / "frames"), "--io-only", "--read-workers", "2")
+    row = io.splitlines()[-1].split()
+    assert row[0] == "2" and all(float(v) > 0 for v in row[1:])
+
+
+def test_device_scripts_are_valid_bash():
+    for script in sorted((BENCH / "device").glob("*.sh")):
+        res = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+        assert res.returncode == 0, f"{script.name}: {res.stderr}"
 
 
 def test_epic_benchmark_small():

@@ -1,4 +1,11 @@
-"""Checks that need a CUDA device (run with `bash scripts/test.sh -m gpu`)."""
+"""Checks that need a CUDA device (run with `bash scripts/test.sh -m gpu`).
+
+Frames come from the bundled CartPole dataset (not rendered here), so these tests need
+only torch, open_clip and rmeval: benchmarks/device/gpu_checks.sh runs them on a bare
+GPU machine.
+"""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,6 +15,15 @@ pytestmark = [
     pytest.mark.gpu,
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
 ]
+
+
+@pytest.fixture(scope="module")
+def cartpole_frames() -> np.ndarray:
+    """(24, 400, 600, 3) uint8 CartPole renders from datasets/cartpole-angle."""
+    from rmeval.dataset import load_dataset
+
+    ds = load_dataset(Path(__file__).resolve().parents[1] / "datasets" / "cartpole-angle")
+    return ds.read_frames(np.linspace(0, len(ds) - 1, 24).astype(int))
 
 
 def test_gpu_preprocessing_matches_cpu(cartpole_frames):
