@@ -13,7 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY="${PYTHON_VERSION:-3.12}"
 mkdir -p .whl
-grep -qx '/.whl/' .git/info/exclude 2>/dev/null || echo '/.whl/' >> .git/info/exclude
+# .whl/ must stay out of git but travel with the device tool's carry: ignore it locally.
+if exclude="$(git rev-parse --git-path info/exclude 2>/dev/null)"; then
+  mkdir -p "$(dirname "$exclude")"
+  grep -qx '/.whl/' "$exclude" 2>/dev/null || echo '/.whl/' >> "$exclude"
+fi
 
 wheels=(open_clip_torch==3.3.0 ftfy==6.3.1 wcwidth==0.9.4)
 if [ "${1:-}" = "--train" ]; then
