@@ -60,6 +60,15 @@ Rules:
 - every name in `state_columns` is a column (and none is `frame`, `episode`, `step`
   or `label`).
 
+Steps of rollouts (what `rmeval render --mode rollout` and `rmeval rollout` write): an
+episode of T actions is its T + 1 states s_0 .. s_T; the row with `step` t shows s_t,
+the state after t actions, so step 0 is the state right after `reset`. Columns that
+belong to an action, such as `env_reward`, are stored with the state the action led to:
+`env_reward` at step t is the reward for the transition s_(t-1) -> s_t, and is missing
+(NaN) at step 0. With every step kept, an episode's return is the sum of its
+`env_reward` column (NaN skipped); `rmeval render --every K` keeps steps 0, K, 2K, ...
+only.
+
 ### `frames/`
 
 PNG images, 8-bit RGB, all of the same width and height. (Readers convert grey,
@@ -104,16 +113,16 @@ from rmeval.errors import DatasetError, InvalidInputError
 __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
-    "METADATA_FILE",
-    "INDEX_FILE",
     "FRAMES_DIR",
+    "INDEX_FILE",
+    "METADATA_FILE",
     "REQUIRED_COLUMNS",
-    "DatasetMetadata",
     "Dataset",
-    "read_frame",
+    "DatasetMetadata",
     "load_dataset",
-    "write_dataset",
+    "read_frame",
     "save_index",
+    "write_dataset",
 ]
 
 FORMAT_NAME = "rmeval-dataset"
@@ -471,7 +480,7 @@ def read_frame(path: str | Path) -> np.ndarray:
             return _to_rgb8(im)
     except FileNotFoundError:
         raise DatasetError(f"{path}: frame file not found") from None
-    except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError, ... on bad files
+    except Exception as exc:  # noqa: BLE001  (PIL raises OSError, SyntaxError, ValueError, ... on bad files)
         raise DatasetError(
             f"{path}: cannot read this frame ({_short(exc)}); the file is damaged or not an "
             "image. Re-render it, or remove its row from index.parquet."
@@ -486,7 +495,7 @@ def _read_size(path: str) -> tuple[int, int] | str:
             with Image.open(path) as im:
                 width, height = im.size
         return int(width), int(height)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         return _short(exc)
 
 
@@ -577,7 +586,7 @@ def _normalise_int(
         out = np.zeros(len(values), dtype=np.int64)
         bad_rows = []
         for i, v in enumerate(values):
-            if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
+            if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):  # noqa: SIM114
                 out[i] = int(v)
             elif isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
                 out[i] = int(v)
@@ -624,7 +633,7 @@ def _normalise_labels(
     for i, v in enumerate(values):
         if _is_missing(v):
             mask[i] = True
-        elif isinstance(v, (bool, np.bool_)):
+        elif isinstance(v, (bool, np.bool_)):  # noqa: SIM114
             out[i] = int(v)
         elif isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
             out[i] = int(v)
@@ -1043,7 +1052,7 @@ def _read_index_file(path: Path, problems: _Problems) -> pd.DataFrame | None:
         return None
     try:
         return pd.read_parquet(path)
-    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError, ... on damaged files
+    except Exception as exc:  # noqa: BLE001  (pyarrow raises ArrowInvalid, OSError, ... on damaged files)
         problems.add(f"{INDEX_FILE}: cannot read it as a Parquet table ({_short(exc)})")
         return None
 
@@ -1102,11 +1111,11 @@ def _arrow_table(df: pd.DataFrame, where: str) -> pa.Table:
     """``df`` as an Arrow table; DatasetError naming the column Parquet cannot store."""
     try:
         return pa.Table.from_pandas(df, preserve_index=False)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         for col in df.columns:
             try:
                 pa.Table.from_pandas(df[[col]], preserve_index=False)
-            except Exception as col_exc:
+            except Exception as col_exc:  # noqa: BLE001
                 raise DatasetError(
                     f"{where}: column {col!r} cannot be stored in Parquet ({_short(col_exc)}); "
                     "give every column a single type (e.g. all floats or all strings)"
@@ -1135,7 +1144,7 @@ def _check_frame_array(frame: object, i: int, shape: tuple[int, ...] | None) -> 
     """A private C-contiguous copy of frame ``i``, checked to be (H, W, 3) uint8."""
     try:
         arr = np.asarray(frame)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         raise DatasetError(f"frame {i}: not an array ({_short(exc)})") from None
     if arr.dtype != np.uint8:
         raise DatasetError(

@@ -23,7 +23,10 @@ What to render (the mode follows from the options, or name it with --mode):
            Labels: the environment's goal predicate.
   rollout  --episodes N [--steps T] [--every K]: episodes with random actions, all
            environments (a trained policy: `rmeval rollout`). Labels: the goal predicate
-           (Humanoid: the task's).
+           (Humanoid: the task's). Steps mean what they mean in `rmeval rollout`: step 0
+           is the state right after reset, step t the state after t actions; --steps T
+           records steps 0 .. T-1 (T-1 actions). env_reward at step t is the reward for
+           the action that led to it (NaN at step 0).
   poses    --task TASK --poses N (Humanoid): perturbed constructed poses (standing,
            kneeling, arms raised, splits, lying, ... with joint noise, random heading and
            position), optionally followed by rollouts (--episodes). Labels: the task's pose
@@ -83,7 +86,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ro = p.add_argument_group("rollouts")
     ro.add_argument("--episodes", type=int, default=None, help="number of episodes")
     ro.add_argument("--steps", type=int, default=None,
-                    help="timesteps per episode (default: the episode length: CartPole/MountainCar 200, Humanoid 100)")
+                    help="timesteps recorded per episode: steps 0 (the state after reset) .. T-1, so T-1 actions "
+                         "(default: the episode length: CartPole/MountainCar 200, Humanoid 100)")
     ro.add_argument("--every", type=int, default=1, help="keep every K-th timestep (default: 1)")
     ro.add_argument("--policy", default="random",
                     help="actions: random (default; for a trained policy see `rmeval rollout`)")
@@ -158,9 +162,8 @@ def build_job(args: argparse.Namespace) -> RenderJob:
         cmd += ["--camera", str(settings.camera)]
         if settings.quality != "fast":
             cmd += ["--quality", str(settings.quality)]
-    if env != "cartpole" or args.size:
-        if settings.width is not None:
-            cmd += ["--size", f"{settings.width}x{settings.height}"]
+    if (env != "cartpole" or args.size) and settings.width is not None:
+        cmd += ["--size", f"{settings.width}x{settings.height}"]
     if args.task is not None:
         cmd += ["--task", args.task]
 

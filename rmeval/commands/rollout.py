@@ -9,9 +9,16 @@ from rmeval.errors import InvalidInputError
 
 HELP = "roll a trained policy out into a dataset (frames, states, episodes, predicate labels)"
 EPILOG = """\
-Writes a dataset (format v1) with one frame per step (the state after the step's action),
-the episode and step, the environment's reward, state columns, and labels from the task's
-automatic predicate where it has one (auto_label, and auto_<task> columns for the humanoid).
+Writes a dataset (format v1) with one frame per state, the episode and step, the
+environment's reward, state columns, and labels from the task's automatic predicate where
+it has one (auto_label, and auto_<task> columns for the humanoid).
+
+Steps, as in `rmeval render --mode rollout`: an episode of T actions gives T+1 rows,
+step 0 the state right after reset(seed=SEED+episode) and step t the state after t
+actions. env_reward at step t is the environment's reward for the action that led to
+step t's state (empty/NaN at step 0), so an episode's return is the sum of its
+env_reward column.
+
 The `checkpoint` column names the policy, so the labelling app groups trajectory scores by
 checkpoint. Actions are deterministic unless --stochastic.
 

@@ -10,6 +10,10 @@ Episode ``e`` is reset with the seed :func:`rmeval.rendering.seeds.item_seed` ``
 ROLLOUT_EPISODE, e)`` and its random actions come from a generator seeded the same way,
 so an episode does not depend on how many episodes are run. A *policy* is any callable
 ``policy(observation) -> action``; ``None`` means uniformly random actions.
+
+Steps (the same in ``rmeval rollout``, :mod:`rmeval.training.rollout`): step 0 is the
+state right after ``reset``, step ``t`` the state after ``t`` actions; ``env_reward`` at
+step ``t`` is the reward for the action that led to it (NaN at step 0).
 """
 
 from __future__ import annotations

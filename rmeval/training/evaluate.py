@@ -13,6 +13,13 @@ environment's own reward and a success criterion:
 - **MountainCar**: an episode succeeds when the car reaches the goal (``x >= 0.45``; the
   goal is absorbing). Return: +1 per step at the goal.
 
+Steps here are actions: an episode of ``T`` actions has ``T`` rewards (its return is their
+sum) and ``T`` states after them, ``s_1 .. s_T``, over which the goal fraction is taken;
+the reset state ``s_0`` has no reward and is not counted. ``rmeval rollout`` of the same
+checkpoint and seed records the same episode as ``T + 1`` rows, steps ``0 .. T`` (step 0
+the reset state, ``env_reward`` NaN there), so the return is the sum of ``env_reward``
+and this goal fraction is the share of goal labels among steps ``1 .. T``.
+
 The Humanoid tasks have no ground-truth reward: roll their checkpoints out
 (``rmeval rollout``) and score the episodes in the labelling app.
 """

@@ -70,13 +70,29 @@ def load_policy(config: RunConfig, path: str | Path, device: str = "cpu") -> Any
         return algorithm_class(config.algo).load(str(path), device=device)
     except RmevalError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001
         raise RmevalError(f"cannot load checkpoint {path}: {type(exc).__name__}: {exc}") from None
 
 
 @dataclass
 class Step:
-    """One step of an episode: the state after the action, its reward and info."""
+    """One timestep of an episode: the state ``s_t`` after ``t`` actions.
+
+    An episode of ``T`` actions has the ``T + 1`` states ``s_0`` (right after ``reset``) ..
+    ``s_T``. What belongs to the action or transition is stored with the state it leads to:
+    step ``t``'s ``reward`` and ``action`` are those of the transition ``s_{t-1} -> s_t``
+    (NaN and None at step 0).
+
+    Attributes:
+        episode: episode number.
+        step: ``t``, the number of actions taken so far (0: the state right after reset).
+        obs: the observation of ``s_t``.
+        reward: the environment's reward for the action that led to ``s_t`` (NaN at step 0).
+        info: ``reset``'s info at step 0, else the info of the step into ``s_t``; with
+            rendering, ``info["frame"]`` is the frame of ``s_t``.
+        env: the environment (its state is ``s_t`` while the step is being handled).
+        action: the action that led to ``s_t`` (None at step 0).
+    """
 
     episode: int
     step: int
@@ -84,6 +100,7 @@ class Step:
     reward: float
     info: dict[str, Any]
     env: Any
+    action: Any = None
 
 
 def run_episodes(
@@ -94,27 +111,38 @@ def run_episodes(
     seed: int = 0,
     deterministic: bool = True,
     render: bool = False,
+    include_reset: bool = False,
 ) -> Iterator[Step]:
     """Step ``policy`` through ``episodes`` episodes of the run's environment (seeded, repeatable).
 
-    Episode ``e`` starts from ``reset(seed=seed + e)``; with ``render`` each step's
-    ``info["frame"]`` holds the frame of the state after the action.
+    Episode ``e`` starts from ``reset(seed=seed + e)`` and runs until it terminates or is
+    truncated (``config.episode_steps`` actions). Each action yields the :class:`Step` of the
+    state it leads to: steps ``1 .. T`` of an episode of ``T`` actions. With
+    ``include_reset`` the reset state comes first as step 0 (reward NaN), so an episode
+    yields its ``T + 1`` states ``s_0 .. s_T``: what ``rmeval rollout`` records. Without it
+    (``rmeval evaluate``) every yielded step is one action, its reward and the state it
+    leads to. With ``render`` each step's ``info["frame"]`` holds the frame of its state.
     """
     import torch
 
-    from rmeval.training.vec_env import make_env
+    from rmeval.training.vec_env import FRAME_KEY, make_env, render_frame
 
     torch.manual_seed(seed)
     env = make_env(config.env_id, config.env_kwargs, config.episode_steps, render_frames=render)
     try:
         for e in range(int(episodes)):
-            obs, _ = env.reset(seed=int(seed) + e)
+            obs, info = env.reset(seed=int(seed) + e)
+            if include_reset:
+                info = dict(info)
+                if render:
+                    info[FRAME_KEY] = render_frame(env)
+                yield Step(e, 0, np.asarray(obs), float("nan"), info, env)
             t = 0
             while True:
                 action, _ = policy.predict(obs, deterministic=deterministic)
                 obs, reward, terminated, truncated, info = env.step(action)
-                yield Step(e, t, np.asarray(obs), float(reward), info, env)
                 t += 1
+                yield Step(e, t, np.asarray(obs), float(reward), info, env, action)
                 if terminated or truncated:
                     break
     finally:

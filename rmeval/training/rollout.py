@@ -1,8 +1,14 @@
 """Roll a checkpoint's policy out into a dataset (format v1) for labelling and EPIC.
 
-One row per step: the frame of the state *after* the step's action (the frame the
-training reward was computed on), ``episode``, ``step`` (0 .. episode length - 1), the
-environment's reward (``env_reward``), state columns, and labels:
+One row per state, as ``rmeval render --mode rollout`` records them: an episode of ``T``
+actions is its ``T + 1`` states ``s_0 .. s_T``, and row ``step = t`` holds the frame and
+state columns of ``s_t``, the state after ``t`` actions (step 0: the state right after
+``reset(seed=SEED + episode)``). ``env_reward`` at step ``t`` is the environment's reward for
+the action that led to ``s_t`` (the transition ``s_{t-1} -> s_t``; NaN at step 0), and the
+frame of step ``t >= 1`` is the frame the training reward of that transition was computed
+on. So an episode's return is the sum of its ``env_reward`` column without step 0, and a
+full episode of ``episode_steps`` actions has ``episode_steps + 1`` rows. Labels and
+state columns describe the row's state:
 
 - CartPole: state ``x, x_dot, angle, angle_dot``; ``label`` from the task's goal rule
   (``|angle| <= 0.1`` rad), also in ``auto_label``.
@@ -34,9 +40,18 @@ import pandas as pd
 
 from rmeval.errors import InvalidInputError, RmevalError
 from rmeval.training.config import RunConfig, load_config
-from rmeval.training.policies import CheckpointChoice, Step, choose_checkpoint, load_policy, run_episodes
+from rmeval.training.policies import (
+    CheckpointChoice,
+    Step,
+    choose_checkpoint,
+    load_policy,
+    run_episodes,
+)
 
 HUMANOID_NQ = 24
+#: What a row's ``step`` means, stored in the metadata (``render.frame``).
+STEP_MEANING = ("step t: the state after t actions (step 0: right after reset); env_reward: the reward "
+                "for the action into that state (empty at step 0)")
 
 
 def state_row(config: RunConfig, step: Step) -> dict[str, Any]:
@@ -94,6 +109,7 @@ def _goal_label(config: RunConfig, row: dict[str, Any]) -> int | None:
 
 
 def build_index(config: RunConfig, steps: Iterator[Step], checkpoint: str) -> pd.DataFrame:
+    """The dataset's index from the states ``run_episodes(..., include_reset=True)`` yields."""
     rows = []
     for s in steps:
         row: dict[str, Any] = {"episode": s.episode, "step": s.step}
@@ -116,7 +132,8 @@ def build_index(config: RunConfig, steps: Iterator[Step], checkpoint: str) -> pd
 def _frames(config: RunConfig, policy: Any, index: pd.DataFrame, episodes: int, seed: int, deterministic: bool) -> Iterator[np.ndarray]:
     cols = state_columns(config)
     expected = index[cols].to_numpy(dtype=np.float64)
-    for i, s in enumerate(run_episodes(policy, config, episodes, seed=seed, deterministic=deterministic, render=True)):
+    steps = run_episodes(policy, config, episodes, seed=seed, deterministic=deterministic, render=True, include_reset=True)
+    for i, s in enumerate(steps):
         got = np.array([state_row(config, s)[c] for c in cols], dtype=np.float64)
         if i >= len(expected) or not np.array_equal(got, expected[i]):
             raise RmevalError(
@@ -156,11 +173,14 @@ def rollout(
         raise RmevalError(f"{out_path} exists; pass --overwrite to replace it, or choose another --out")
     policy = load_policy(config, choice.path)
     log(f"checkpoint {choice.path}" + (f" (step {choice.step:,})" if choice.step is not None else ""))
-    index = build_index(config, run_episodes(policy, config, episodes, seed=seed, deterministic=deterministic), choice.name)
+    index = build_index(
+        config, run_episodes(policy, config, episodes, seed=seed, deterministic=deterministic, include_reset=True),
+        choice.name,
+    )
     task = get_task(config.task)
-    probe = run_episodes(policy, config, 1, seed=seed, deterministic=deterministic, render=True)
+    probe = run_episodes(policy, config, 1, seed=seed, deterministic=deterministic, render=True, include_reset=True)
     try:
-        sample = next(probe).info["frame"]  # the frame size, for the metadata
+        sample = next(probe).info["frame"]  # the frame of the first reset state: its size, for the metadata
     finally:
         probe.close()
     metadata = DatasetMetadata(
@@ -169,7 +189,7 @@ def rollout(
         goal_prompts=list(config.goal_prompts),
         baseline_prompts=list(config.baseline_prompts),
         render={**config.env_kwargs, "width": int(sample.shape[1]), "height": int(sample.shape[0]),
-                "frame": "state after the step's action"},
+                "frame": STEP_MEANING},
         state_columns=state_columns(config),
         label_rule=(f"{task.goal_rule} (automatic predicate {task.predicate}; a first estimate, human labels override it)"
                     if task.predicate else ""),
@@ -198,4 +218,4 @@ def rollout(
     return ds
 
 
-__all__ = ["build_index", "rollout", "state_columns", "state_row"]
+__all__ = ["STEP_MEANING", "build_index", "rollout", "state_columns", "state_row"]

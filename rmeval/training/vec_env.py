@@ -27,7 +27,12 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.monitor import Monitor
-from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv, VecEnvWrapper
+from stable_baselines3.common.vec_env import (
+    DummyVecEnv,
+    SubprocVecEnv,
+    VecEnv,
+    VecEnvWrapper,
+)
 from stable_baselines3.common.vec_env.base_vec_env import VecEnvObs, VecEnvStepReturn
 
 from rmeval.errors import InvalidInputError, RmevalError
@@ -42,17 +47,26 @@ FRAME_KEY = "frame"
 START_METHOD = "forkserver"
 
 
+def render_frame(env: gym.Env) -> np.ndarray:
+    """The frame of ``env``'s current state as (H, W, 3) uint8 (``render_mode='rgb_array'``)."""
+    frame = env.render()
+    if frame is None:
+        raise RmevalError(f"{env.spec.id if env.spec else env}: render() gave no frame; "
+                          "the environment must use render_mode='rgb_array'.")
+    return np.ascontiguousarray(frame, dtype=np.uint8)
+
+
 class RenderFrame(gym.Wrapper):
-    """Render after every step; the frame goes in ``info["frame"]`` as (H, W, 3) uint8."""
+    """Render after every step; the frame goes in ``info["frame"]`` as (H, W, 3) uint8.
+
+    ``reset`` renders nothing (training rewards belong to transitions, so the reset state
+    needs no frame); call :func:`render_frame` for it.
+    """
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
-        frame = self.env.render()
-        if frame is None:
-            raise RmevalError(f"{self.env.spec.id if self.env.spec else self.env}: render() gave no frame; "
-                              "the environment must use render_mode='rgb_array'.")
         info = dict(info)
-        info[FRAME_KEY] = np.ascontiguousarray(frame, dtype=np.uint8)
+        info[FRAME_KEY] = render_frame(self.env)
         return obs, reward, terminated, truncated, info
 
 
@@ -278,4 +292,5 @@ __all__ = [
     "RewardSwapVecEnv",
     "make_env",
     "make_vec_env",
+    "render_frame",
 ]
