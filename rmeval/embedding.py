@@ -226,7 +226,7 @@ class Embedder:
         (and queue) the next chunk while this one runs.
         """
         n = len(frames)
-        if self.model.device.type != "cuda":
+        if n == 0 or self.model.device.type != "cuda":
             out = np.empty((n, self.model.embed_dim), dtype=np.float32)
             for start in range(0, n, self.batch_size):
                 batch = frames[start : start + self.batch_size]
