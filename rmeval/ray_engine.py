@@ -22,6 +22,14 @@ Pointing it at a cluster: ``address="auto"`` (on a cluster node, ``ray start`` d
 ``address="ray://HEAD:10001"`` (Ray Client). Workers need rmeval installed, the dataset
 at the same path, and the weights (``weights_dir``) reachable; the cache directory
 should be on a shared file system for workers to skip frames cached by earlier runs.
+
+Ray's notices that tell an rmeval user nothing (token authentication turned on for the
+local instance, progress bars off with --no-progress) are kept off stderr; Ray's errors
+and a failed task's own error are not. One notice stays: Ray's core worker (C++, straight
+to stderr) says at each replica's start that Ray Data's replica restarts need the
+constructor arguments in the object store. Only ``max_restarts=0`` (a deprecated Ray Data
+argument, and no restarts on a cluster) or ``RAY_BACKEND_LOG_LEVEL`` (which hides Ray's
+real errors too) would silence it.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import tempfile
 import time
 import warnings
@@ -49,6 +58,16 @@ DEFAULT_ROWS_PER_CALL = 256
 #: CPUs reserved by each frame-decoding task.
 READ_TASK_CPUS = 0.5
 _KEY_BYTES = 16
+#: Ray's notices an rmeval user has no use for: (logger, message prefix). Dropped only while
+#: rmeval starts Ray or runs its job; Ray's errors, and these loggers' other messages, pass.
+_RAY_INIT_NOTICES = (
+    # A new local instance turns token authentication on (the secure default) and says so.
+    ("ray._private.authentication.authentication_token_setup", "Token authentication is enabled"),
+)
+_RAY_JOB_NOTICES = (
+    # --no-progress: Ray Data says how to turn the bars back on.
+    ("ray.data._internal.progress", "Progress bars disabled"),
+)
 
 
 @dataclass
@@ -78,7 +97,7 @@ def import_ray() -> Any:
     """Import ray and ray.data, or raise an RmevalError saying how to install them."""
     try:
         import ray
-        import ray.data  # noqa: F401
+        import ray.data
     except ImportError:
         raise RmevalError(
             "--engine ray needs Ray Data: pip install 'rmeval[ray]' (or pip install 'ray[data]'); "
@@ -183,6 +202,30 @@ class EmbedReplica:
 
 
 # ----------------------------------------------------------------------------- driver
+class _DropNotice(logging.Filter):
+    """A logger filter that drops the records whose message starts with ``prefix``."""
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith(self.prefix)
+
+
+@contextlib.contextmanager
+def _without_notices(notices: Sequence[tuple[str, str]]) -> Iterator[None]:
+    """Drop the given (logger, message prefix) notices for the duration of a ``with`` block."""
+    added = [(logging.getLogger(name), _DropNotice(prefix)) for name, prefix in notices]
+    for logger, notice in added:
+        logger.addFilter(notice)
+    try:
+        yield
+    finally:
+        for logger, notice in added:
+            logger.removeFilter(notice)
+
+
 @contextlib.contextmanager
 def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> Iterator[Any]:
     """Connect to Ray for the duration of a ``with`` block; yields the ``ray`` module.
@@ -197,11 +240,12 @@ def ray_session(address: str | None = None, *, num_cpus: int | None = None) -> I
         return
     init: dict[str, Any] = {"include_dashboard": False, "logging_level": logging.WARNING, "log_to_driver": False}
     try:
-        if address:
-            ray.init(address=address, **init)
-        else:
-            ray.init(num_cpus=num_cpus, **init)
-    except Exception as exc:  # ConnectionError, RuntimeError, ValueError, ...
+        with _without_notices(_RAY_INIT_NOTICES):
+            if address:
+                ray.init(address=address, **init)
+            else:
+                ray.init(num_cpus=num_cpus, **init)
+    except Exception as exc:  # noqa: BLE001  (ConnectionError, RuntimeError, ValueError, ...: all reported)
         where = f"the Ray cluster at {address}" if address else "a local Ray instance"
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise RmevalError(
@@ -258,13 +302,34 @@ def _plain(exc: RmevalError) -> RmevalError:
     """A fresh copy of a worker's rmeval error (message only, no Ray traceback)."""
     try:
         return type(exc)(str(exc))
-    except Exception:
+    except Exception:  # noqa: BLE001  (a constructor with other arguments)
         return RmevalError(str(exc))
+
+
+#: A traceback's ``module.Class: message`` line at the start of a line (never ``ray.``'s own).
+_EXCEPTION_LINE = re.compile(
+    r"^(?!ray\.)((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception|Exit|Interrupt)): (.+)$", re.MULTILINE
+)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _failure_text(exc: BaseException) -> str:
+    """What went wrong in a failed Ray job, in one line for the user.
+
+    A task's exception reaches the driver as text inside Ray's wrapper, whose last lines
+    are Ray's advice on retries; the first ``Class: message`` line is the task's own error.
+    """
+    text = _ANSI.sub("", str(exc)).strip()
+    match = _EXCEPTION_LINE.search(text)
+    if match:
+        return f"{match.group(1)}: {match.group(2).strip()}"[:400]
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return (lines[0] if lines else type(exc).__name__)[:400]
 
 
 def _from_text(text: str) -> RmevalError | None:
     """An rmeval error rebuilt from a Ray traceback's text (actor failures carry only text)."""
-    import rmeval.errors as errors
+    from rmeval import errors
 
     pos = text.rfind("rmeval.errors.")
     if pos < 0:
@@ -393,23 +458,24 @@ def run_ray_embedding(
                 },
             )
             try:
-                for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
-                    pos = batch["pos"]
-                    emb = batch["emb"]
-                    if out.size == 0:
-                        out = np.empty((n, emb.shape[1]), dtype=np.float32)
-                    out[pos] = emb
-                    keys[pos] = batch["key"]
-                    got[pos] = True
-                    encoded += int(batch["n_encoded"].sum())
-                    cached += int(batch["n_cached"].sum())
-                    if not store_info and len(batch["store_info"]):
-                        store_info = str(batch["store_info"][0])
-            except Exception as exc:
+                with _without_notices(_RAY_JOB_NOTICES):
+                    for batch in ds.iter_batches(batch_size=None, batch_format="numpy"):
+                        pos = batch["pos"]
+                        emb = batch["emb"]
+                        if out.size == 0:
+                            out = np.empty((n, emb.shape[1]), dtype=np.float32)
+                        out[pos] = emb
+                        keys[pos] = batch["key"]
+                        got[pos] = True
+                        encoded += int(batch["n_encoded"].sum())
+                        cached += int(batch["n_cached"].sum())
+                        if not store_info and len(batch["store_info"]):
+                            store_info = str(batch["store_info"][0])
+            except Exception as exc:  # noqa: BLE001  (whatever failed in the job is reported below)
                 inner = _unwrap(exc)
                 if inner is not None:
                     raise _plain(inner) from None
-                raise RmevalError(f"the Ray embedding job failed: {str(exc).strip().splitlines()[-1][:400]}") from None
+                raise RmevalError(f"the Ray embedding job failed: {_failure_text(exc)}") from None
             if not got.all():
                 raise RmevalError(f"the Ray embedding job returned {int(got.sum())} of {n} frames")
         seconds = time.perf_counter() - t0

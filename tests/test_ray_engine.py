@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -10,24 +15,60 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="the Ray engine needs ray[data] (pip install 'rmeval[ray]')")
 
-from rmeval.cache import EmbeddingCache  # noqa: E402
-from rmeval.cli import main  # noqa: E402
-from rmeval.dataset import DatasetMetadata, write_dataset  # noqa: E402
-from rmeval.embedding import Embedder  # noqa: E402
-from rmeval.errors import ModelNotFoundError, WeightsUnavailableError  # noqa: E402
-from rmeval.ray_engine import embed_dataset_ray, run_ray_embedding  # noqa: E402
+from rmeval.cache import EmbeddingCache
+from rmeval.cli import main
+from rmeval.dataset import DatasetMetadata, write_dataset
+from rmeval.embedding import Embedder
+from rmeval.errors import ModelNotFoundError, WeightsUnavailableError
+from rmeval.ray_engine import (
+    _failure_text,
+    _without_notices,
+    embed_dataset_ray,
+    ray_session,
+    run_ray_embedding,
+)
+
+#: Ray notices rmeval keeps off stderr (see rmeval.ray_engine's docstring).
+RAY_NOISE = ("Token authentication is enabled", "RAY_AUTH_MODE", "Progress bars disabled")
+#: What rmeval's local Ray start-up wrote to stderr (filled by the local_ray fixture).
+STARTUP_STDERR: dict[str, str] = {}
+
+
+@contextlib.contextmanager
+def _stderr_into(path: Path) -> Iterator[None]:
+    """What would reach the terminal's stderr, into ``path``.
+
+    File descriptor 2 (Ray's C++ core), sys.stderr (warnings) and the ``ray`` logger (its
+    console handler holds the stream it was created with, so a swapped sys.stderr misses it).
+    """
+    sys.stderr.flush()
+    saved_fd, saved_stream = os.dup(2), sys.stderr
+    with open(path, "w") as f:
+        handler = logging.StreamHandler(f)
+        logging.getLogger("ray").addHandler(handler)
+        os.dup2(f.fileno(), 2)
+        sys.stderr = f
+        try:
+            yield
+        finally:
+            f.flush()
+            sys.stderr = saved_stream
+            os.dup2(saved_fd, 2)
+            os.close(saved_fd)
+            logging.getLogger("ray").removeHandler(handler)
 
 
 @pytest.fixture(scope="module")
-def local_ray():
-    """A local 2-CPU Ray instance shared by this module's tests, shut down at the end."""
+def local_ray(tmp_path_factory):
+    """A local 2-CPU Ray instance shared by this module's tests, started the way rmeval does."""
     if ray.is_initialized():  # pragma: no cover - a stray instance from elsewhere
         ray.shutdown()
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
-    try:
+    log = tmp_path_factory.mktemp("ray-startup") / "stderr.txt"
+    with contextlib.ExitStack() as stack:
+        with _stderr_into(log):
+            stack.enter_context(ray_session(num_cpus=2))
+        STARTUP_STDERR["text"] = log.read_text()
         yield ray
-    finally:
-        ray.shutdown()
     assert not ray.is_initialized()
 
 
@@ -48,6 +89,25 @@ def _local(dataset, cache=None, rows=None):
 
     emb = Embedder(load_model("rmeval-tiny", device="cpu"), batch_size=8, cache=cache, progress=False)
     return emb.embed_dataset(dataset, rows), emb.stats
+
+
+# First Ray job of the module: Ray Data says "progress bars disabled" only once per process.
+def test_embed_command_with_ray_engine(local_ray, frames_dataset, tmp_path, capfd):
+    cache_dir = tmp_path / "cache"
+    code = main(["embed", "--engine", "ray", "--models", "rmeval-tiny", "--dataset", str(frames_dataset.root),
+                 "--cache-dir", str(cache_dir), "--batch-size", "16", "--no-progress"])
+    out, err = capfd.readouterr()  # file descriptors too: Ray's C++ core writes to fd 2
+    assert code == 0, err
+    # rmeval's Ray start-up and job keep Ray's notices off stderr
+    for noise in RAY_NOISE:
+        assert noise not in STARTUP_STDERR["text"] and noise not in err, (noise, STARTUP_STDERR["text"], err)
+    assert "rmeval-tiny:random: 30 frames, 28 encoded, 2 from cache, dim 32" in out and "(Ray)" in out
+    assert "RANDOM weights" in out
+    assert ray.is_initialized()  # the command reused the running instance and left it alone
+    # the local engine then encodes nothing
+    code = main(["embed", "--models", "rmeval-tiny", "--dataset", str(frames_dataset.root), "--cache-dir", str(cache_dir)])
+    out, _ = capfd.readouterr()
+    assert code == 0 and "0 encoded, 30 from cache" in out
 
 
 def test_ray_engine_matches_local_and_fills_the_same_cache(local_ray, frames_dataset, tmp_path):
@@ -77,21 +137,6 @@ def test_ray_engine_skips_frames_the_local_engine_cached(local_ray, frames_datas
     np.testing.assert_allclose(out, full, rtol=1e-5, atol=1e-6)
 
 
-def test_embed_command_with_ray_engine(local_ray, frames_dataset, tmp_path, capsys):
-    cache_dir = tmp_path / "cache"
-    code = main(["embed", "--engine", "ray", "--models", "rmeval-tiny", "--dataset", str(frames_dataset.root),
-                 "--cache-dir", str(cache_dir), "--batch-size", "16", "--no-progress"])
-    out, err = capsys.readouterr()
-    assert code == 0, err
-    assert "rmeval-tiny:random: 30 frames, 28 encoded, 2 from cache, dim 32" in out and "(Ray)" in out
-    assert "RANDOM weights" in out
-    assert ray.is_initialized()  # the command reused the running instance and left it alone
-    # the local engine then encodes nothing
-    code = main(["embed", "--models", "rmeval-tiny", "--dataset", str(frames_dataset.root), "--cache-dir", str(cache_dir)])
-    out, _ = capsys.readouterr()
-    assert code == 0 and "0 encoded, 30 from cache" in out
-
-
 def test_ray_engine_errors(local_ray, frames_dataset, tmp_path):
     with pytest.raises(ModelNotFoundError, match="unknown model"):
         run_ray_embedding(frames_dataset, "no-such-model", cache_dir=tmp_path, num_gpus_per_replica=0)
@@ -111,3 +156,47 @@ def test_embed_command_rejects_ray_options_without_ray(capsys):
     assert main(["embed", "--engine", "ray", "--models", "rmeval-tiny", "--device", "cpu"]) == 2
     assert "--num-gpus-per-replica" in capsys.readouterr().err
 
+
+def test_only_the_named_notices_are_dropped():
+    class Keep(logging.Handler):
+        def __init__(self) -> None:
+            super().__init__(logging.DEBUG)
+            self.messages: list[str] = []
+
+        def emit(self, record: logging.LogRecord) -> None:
+            self.messages.append(record.getMessage())
+
+    logger, kept = logging.getLogger("ray.data._internal.progress"), Keep()
+    logger.addHandler(kept)
+    try:
+        with _without_notices([("ray.data._internal.progress", "Progress bars disabled")]):
+            logger.warning("Progress bars disabled. To enable, set ...")
+            logger.warning("Progress bars for operators disabled.")  # another message: kept
+        logger.warning("Progress bars disabled. after the block")  # the filter is gone again
+    finally:
+        logger.removeHandler(kept)
+    assert kept.messages == ["Progress bars for operators disabled.", "Progress bars disabled. after the block"]
+    assert not logger.filters
+
+
+def test_a_failed_task_is_reported_with_its_own_error():
+    # str() of the exception Ray Data raises when a task fails (Ray 2.60): the task's error
+    # comes first, Ray's advice on retries last.
+    text = (
+        "\x1b[36mray::MapBatches(read_frames_batch)()\x1b[39m (pid=17373, ip=192.0.2.2)\n"
+        '  File "/work/rmeval/ray_engine.py", line 5, in read_frames_batch\n'
+        "    frames[i] = frame\n"
+        "numpy.core._exceptions._ArrayMemoryError: Unable to allocate 2.0 GiB for an array\n\n"
+        "The above exception was the direct cause of the following exception:\n\n"
+        "\x1b[36mray::MapBatches(read_frames_batch)()\x1b[39m (pid=17373, ip=192.0.2.2)\n"
+        "ray.exceptions.UserCodeException: UDF failed to process a data block.\n"
+        "Failed to apply UDF transform after 1/1 attempts (total backoff 0.0s).\n"
+        "To change retry attempts, backoff, or which errors are retried, configure ..."
+    )
+    assert _failure_text(RuntimeError(text)) == (
+        "numpy.core._exceptions._ArrayMemoryError: Unable to allocate 2.0 GiB for an array"
+    )
+    # no traceback in the text (an actor that died): its first line
+    died = RuntimeError("The actor died unexpectedly before finishing this task.\n\tclass_name: MapWorker")
+    assert _failure_text(died) == "The actor died unexpectedly before finishing this task."
+    assert _failure_text(RuntimeError("")) == "RuntimeError"

@@ -48,7 +48,7 @@ SECTION_IDS = ("dataset", "epic", "scaling", "histograms", "landscapes", "succes
 
 def test_report_has_every_section_and_marks_random_weights(run, populated):
     ds, out = populated
-    code, stdout, err = run("report", "--dataset", str(ds), "--out", str(out))
+    code, stdout, err = run("report", "--dataset", str(ds), "--results-dir", str(out), "--out", str(out))
     assert code == 0, err
     path = out / "noise" / "index.html"
     page = path.read_text(encoding="utf-8")
@@ -74,9 +74,60 @@ def test_report_has_every_section_and_marks_random_weights(run, populated):
     assert not list((out / "noise").glob(".*tmp*"))
 
 
+def _epic_models(page: str) -> set[str]:
+    section = page.split('id="epic"')[1].split("</section>")[0]
+    return {name.strip() for name in re.findall(r"<tr(?: class=\"[^\"]*\")?><td>([^<]*)", section)}
+
+
+def test_out_says_where_the_page_goes_not_where_results_are_read(run, populated, tmp_path, monkeypatch):
+    ds, results = populated  # results in tmp_path/reports: the default results directory from tmp_path
+    models = {"rmeval-tiny:random", "ViT-L-14:laion2b_s32b_b82k"}
+    monkeypatch.chdir(tmp_path)
+    fresh = tmp_path / "fresh"  # does not exist yet
+    code, stdout, err = run("report", "--dataset", str(ds), "--out", str(fresh))
+    assert code == 0, err
+    page = (fresh / "noise" / "index.html").read_text(encoding="utf-8")
+    assert "No EPIC results yet" not in page and _epic_models(page) == models  # read from ./reports
+    assert "No landscape plots" not in page and "No labels yet" not in page
+    assert "results from reports" in stdout
+    assert sorted(p.relative_to(fresh).as_posix() for p in fresh.rglob("*")) == ["noise", "noise/index.html"]
+    assert not (results / "noise").exists()  # nothing written next to the results
+
+    # --results-dir says where they are, from anywhere; --out still only places the page
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, _, err = run("report", "--dataset", str(ds), "--results-dir", str(results), "--out", "pages")
+    assert code == 0, err
+    assert _epic_models((elsewhere / "pages" / "noise" / "index.html").read_text(encoding="utf-8")) == models
+    assert not (elsewhere / "reports").exists()
+    # where there is no ./reports, the page's notes say so and so does the command
+    code, stdout, err = run("report", "--dataset", str(ds), "--out", "pages")
+    assert code == 0, err
+    assert "results from reports (no such directory: --results-dir DIR" in stdout
+    assert "No EPIC results yet" in (elsewhere / "pages" / "noise" / "index.html").read_text(encoding="utf-8")
+
+    # no flags: read ./reports, write ./reports/<dataset>/index.html, as before
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run("report", "--dataset", str(ds))
+    assert code == 0, err
+    assert _epic_models((results / "noise" / "index.html").read_text(encoding="utf-8")) == models
+
+
+def test_missing_results_dir_is_a_clear_error(run, tmp_path):
+    ds = small_dataset(tmp_path / "noise")
+    code, _, err = run("report", "--dataset", str(ds), "--results-dir", str(tmp_path / "nope"),
+                       "--out", str(tmp_path / "r"))
+    assert code == 2 and f"--results-dir {tmp_path / 'nope'} does not exist" in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()  # failed before writing anything
+
+
 def test_report_without_results_says_how_to_make_them(run, tmp_path):
     ds = small_dataset(tmp_path / "noise")
-    code, stdout, err = run("report", "--dataset", str(ds), "--out", str(tmp_path / "r"))
+    (tmp_path / "results").mkdir()
+    code, _, err = run("report", "--dataset", str(ds), "--results-dir", str(tmp_path / "results"),
+                       "--out", str(tmp_path / "r"))
     assert code == 0, err
     page = (tmp_path / "r" / "noise" / "index.html").read_text()
     for sid in SECTION_IDS:
@@ -92,7 +143,7 @@ def test_report_one_model_and_missing_dataset(run, tmp_path):
     out.mkdir()
     results = synthetic_results({0.0: -0.04}, {"rmeval-tiny:random": 3.57}, random=True, dataset="gone")
     results.to_csv(out / "epic_gone.csv", index=False)
-    code, _, err = run("report", "--dataset", str(tmp_path / "gone"), "--out", str(out))
+    code, _, err = run("report", "--dataset", str(tmp_path / "gone"), "--results-dir", str(out), "--out", str(out))
     assert code == 0, err
     page = (out / "gone" / "index.html").read_text()
     assert "could not be loaded" in page  # the dataset section says why

@@ -9,21 +9,27 @@ from rmeval.commands.common import atomic_write_text, bundled_dataset, out_dir, 
 from rmeval.errors import InvalidInputError
 
 HELP = "build a self-contained HTML report (reports/<dataset>/index.html)"
+#: Where the results are read from without --results-dir: the other commands' default --out.
+DEFAULT_RESULTS_DIR = "reports"
 EPILOG = """\
-Collects what the other commands wrote for a dataset into reports/<dataset>/index.html
-(--out changes reports/): a dataset summary with example goal and non-goal frames, the
-EPIC table (epic_<dataset>.csv), scaling plots with log-linear fits, reward histograms
-(histograms_<dataset>.csv), landscapes (landscape_<dataset>*.png), success rates
-(success_<dataset>.csv) and labelling statistics. A section whose inputs do not exist yet
-says which command makes them. Images are embedded and the CSS is inline: the file opens
-from disk with no network. Results computed with random weights get a banner at the top
-and a mark on every row and plot.
+Collects what the other commands wrote for a dataset into one HTML page: a dataset summary
+with example goal and non-goal frames, the EPIC table (epic_<dataset>.csv), scaling plots
+with log-linear fits, reward histograms (histograms_<dataset>.csv), landscapes
+(landscape_<dataset>*.png), success rates (success_<dataset>.csv) and labelling
+statistics. A section whose inputs do not exist yet says which command makes them. Images
+are embedded and the CSS is inline: the file opens from disk with no network. Results
+computed with random weights get a banner at the top and a mark on every row and plot.
+
+The results are read from --results-dir (default reports/, where `rmeval epic`, `scaling`
+and `landscape` write without --out); the page is written to <--out>/<dataset>/index.html
+(default reports/<dataset>/index.html). --out never changes where results are read from.
 
 examples:
   rmeval epic --models rmeval-tiny,ViT-B-32:random --alpha 0:1:0.2
   rmeval scaling --results reports/epic_cartpole-angle.csv
-  rmeval report                                    # reports/cartpole-angle/index.html
+  rmeval report                                    # reports/ -> reports/cartpole-angle/index.html
   rmeval report --dataset datasets/my-set --out /tmp/reports
+  rmeval report --results-dir runs/sweep1 --out runs/sweep1   # results and page in runs/sweep1/
 """
 
 
@@ -32,9 +38,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default=None, help="dataset directory (default: the bundled datasets/cartpole-angle)")
     p.add_argument("--out", default="reports",
-                   help="reports directory: the report goes to <out>/<dataset>/index.html (default: reports/)")
+                   help="where the page goes: <out>/<dataset>/index.html (default: reports/); "
+                        "results are still read from --results-dir")
     p.add_argument("--results-dir", default=None,
-                   help="where the results files are (epic_<dataset>.csv, ...) (default: --out)")
+                   help="where the results files are (epic_<dataset>.csv, ...): the --out you gave "
+                        f"`rmeval epic`/`scaling`/`landscape` (default: {DEFAULT_RESULTS_DIR}/)")
     p.add_argument("--labels-db", default=None,
                    help="the labelling app's database (default: $RMEVAL_LABEL_DB, else labels/<dataset>.sqlite if present)")
     p.set_defaults(run=run)
@@ -43,8 +51,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from rmeval.report import build_report, make_context
 
+    if args.results_dir is not None:
+        results_dir = Path(args.results_dir).expanduser()
+        if not results_dir.is_dir():
+            what = "is not a directory" if results_dir.exists() else "does not exist"
+            raise InvalidInputError(
+                f"--results-dir {results_dir} {what}; give the directory `rmeval epic --out` wrote to "
+                f"(or leave out --results-dir for {DEFAULT_RESULTS_DIR}/)"
+            )
+    else:
+        results_dir = Path(DEFAULT_RESULTS_DIR)
     out = out_dir(args.out)
-    results_dir = Path(args.results_dir).expanduser() if args.results_dir else out
     labels_db = Path(args.labels_db).expanduser() if args.labels_db else None
     if labels_db is not None and not labels_db.is_file():
         raise InvalidInputError(f"--labels-db {labels_db} does not exist; label frames with `rmeval label` first")
@@ -54,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
     target = out_dir(str(out / ctx.name))
     path = target / "index.html"
     atomic_write_text(path, page)
+    missing = "" if results_dir.is_dir() else " (no such directory: --results-dir DIR says where the results are)"
+    say(f"results from {results_dir}{missing}")
     for s in sections:
         say(f"  {'✓' if s.available else '–'} {s.title}" + ("  (random weights)" if s.random_models else ""))
     randoms = sorted({m for s in sections for m in s.random_models})
