@@ -213,3 +213,20 @@ def test_frame_keys_same_with_threads():
     keys = frame_keys(f, workers=4)
     np.testing.assert_array_equal(keys, frame_keys(f))
     assert keys[7] == keys[250] and len(set(keys.tolist())) == 299
+
+
+def test_attention_runs_through_sdpa_under_autocast(tiny_model, frames, monkeypatch):
+    """With bf16/fp16 (autocast, as on a GPU) every attention block calls PyTorch's SDPA."""
+    import torch.nn.functional as F
+
+    calls = []
+    original = F.scaled_dot_product_attention
+
+    def counting(*args, **kwargs):
+        calls.append(args[0].shape)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", counting)
+    Embedder(tiny_model, batch_size=4, precision="bf16").embed_frames(frames[:4])
+    n_blocks = len(tiny_model.model.visual.transformer.resblocks)
+    assert len(calls) == n_blocks

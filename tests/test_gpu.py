@@ -132,3 +132,16 @@ def test_gpu_large_models_fit_with_auto_batch(cartpole_frames):
     assert emb.batch_size >= 64
     out = emb.embed_frames(np.concatenate([cartpole_frames] * 4))
     assert out.shape == (96, 768) and np.isfinite(out).all()
+
+
+def test_gpu_cli_embed_then_epic_reads_the_cache(run, tmp_path):
+    """`rmeval embed` on the GPU fills the cache that `rmeval epic` then reads (nothing re-encoded)."""
+    cache = str(tmp_path / "cache")
+    code, out, err = run("embed", "--models", "ViT-B-32:random", "--device", "cuda", "--precision", "bf16",
+                         "--batch-size", "auto", "--cache-dir", cache, "--no-progress")
+    assert code == 0, err
+    assert "on cuda" in out and "random weights" in out.lower()
+    code, out, err = run("epic", "--models", "ViT-B-32:random", "--device", "cuda", "--precision", "bf16",
+                         "--cache-dir", cache, "--alpha", "0:1:0.5", "--out", str(tmp_path / "res"))
+    assert code == 0, err
+    assert "0 frames encoded, 305 from cache" in out and "random weights" in out.lower()
