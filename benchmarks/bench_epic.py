@@ -23,9 +23,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from machine import cpu_model, load_average, usable_cores  # noqa: E402
+from machine import cpu_model, load_average, usable_cores
 
-from rmeval.epic import epic_bootstrap_ci, epic_from_labels  # noqa: E402
+from rmeval.epic import epic_bootstrap_ci, epic_from_labels
 
 
 def synthetic(n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

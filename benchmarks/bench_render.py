@@ -27,7 +27,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from machine import cpu_model, load_average, usable_cores  # noqa: E402
+from machine import cpu_model, load_average, usable_cores
 
 
 def _gl_strings() -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from rmeval.errors import (  # noqa: E402
+from rmeval.errors import (
     DatasetError,
     InvalidInputError,
     ModelNotFoundError,
@@ -18,10 +18,10 @@ from rmeval.errors import (  # noqa: E402
 )
 
 __all__ = [
-    "__version__",
     "DatasetError",
     "InvalidInputError",
     "ModelNotFoundError",
     "RmevalError",
     "WeightsUnavailableError",
+    "__version__",
 ]

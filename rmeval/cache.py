@@ -124,7 +124,7 @@ class EmbeddingStore:
                 arr = np.load(path, mmap_mode="r", allow_pickle=False)
                 if arr.dtype != self._dtype or arr.ndim != 1:
                     raise ValueError(f"unexpected layout {arr.dtype}")
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - any unreadable shard is skipped with a warning
                 warnings.warn(f"ignoring unreadable embedding-cache shard {path}: {exc}", stacklevel=2)
                 continue
             self._add_shard(arr)

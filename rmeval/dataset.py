@@ -586,7 +586,7 @@ def _normalise_int(
         out = np.zeros(len(values), dtype=np.int64)
         bad_rows = []
         for i, v in enumerate(values):
-            if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):  # noqa: SIM114
+            if isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)):
                 out[i] = int(v)
             elif isinstance(v, (float, np.floating)) and math.isfinite(v) and float(v).is_integer():
                 out[i] = int(v)
@@ -633,7 +633,7 @@ def _normalise_labels(
     for i, v in enumerate(values):
         if _is_missing(v):
             mask[i] = True
-        elif isinstance(v, (bool, np.bool_)):  # noqa: SIM114
+        elif isinstance(v, (bool, np.bool_)):
             out[i] = int(v)
         elif isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
             out[i] = int(v)

@@ -36,12 +36,12 @@ from rmeval.errors import InvalidInputError
 
 __all__ = [
     "RewardFn",
-    "pearson_with_labels",
-    "epic_from_labels",
-    "epic_bootstrap_ci",
-    "epic_with_ci",
     "canonicalize_rewards",
+    "epic_bootstrap_ci",
     "epic_distance",
+    "epic_from_labels",
+    "epic_with_ci",
+    "pearson_with_labels",
     "sample_epic_distance",
 ]
 

@@ -385,9 +385,9 @@ def plot_landscape(
         The figure holding the axes. Models with random weights get a ``*`` and
         "(random weights)" in their panel title, and a red note.
     """
+    from matplotlib import colormaps
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
-    from matplotlib import colormaps
 
     if scale not in ("minmax", "raw"):
         raise InvalidInputError(f"scale must be 'minmax' or 'raw', got {scale!r}.")
@@ -415,7 +415,7 @@ def plot_landscape(
         fig = axes_list[0].figure
         while not isinstance(fig, Figure):
             fig = fig.figure  # type: ignore[union-attr]
-    alphas = sorted(set(float(a) for a in table["alpha"]))
+    alphas = sorted({float(a) for a in table["alpha"]})
     cmap = colormaps["viridis"]
     colors = {a: cmap(0.9 * (i / max(1, len(alphas) - 1))) for i, a in enumerate(alphas)}
     col = "reward_scaled" if scale == "minmax" else "reward"

@@ -7,10 +7,11 @@ import hashlib
 import logging
 import os
 import socket
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 from urllib.parse import urlparse
 
 import torch
@@ -156,7 +157,7 @@ def load_model(
         try:
             with _quiet_libraries():
                 clip = open_clip.create_model(ref.arch, pretrained=checkpoint, **kwargs)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - any loading error becomes a clear weights error
             raise WeightsUnavailableError(
                 f"cannot load weights for {ref.id} from {checkpoint}: {_first_line(exc)}\n{_weights_help(ref)}"
             ) from None
@@ -170,7 +171,7 @@ def load_model(
         try:
             with _quiet_libraries():
                 clip = open_clip.create_model(ref.arch, pretrained=str(ref.path), **kwargs)
-        except Exception as exc:  # torch.load / safetensors / state-dict mismatch
+        except Exception as exc:  # noqa: BLE001 - torch.load / safetensors / state-dict mismatch
             raise WeightsUnavailableError(
                 f"cannot load checkpoint {ref.path} into {ref.arch}: {_first_line(exc)}. "
                 f"Is it an open_clip checkpoint of {ref.arch}?"
@@ -241,7 +242,7 @@ def _locate_pretrained(ref: ModelRef, tag_cfg: dict[str, Any], weights_dir: str 
             try:
                 with _quiet_libraries():
                     return hf_hub_download(repo_id, name, cache_dir=cache_dir, local_files_only=True)
-            except Exception:
+            except Exception:  # noqa: BLE001 - not in the cache (or unreadable): try the next name
                 continue
     where = f"the Hugging Face cache ({cache_dir or os.environ.get('HF_HOME', '~/.cache/huggingface')})"
     if hub_offline():
@@ -257,7 +258,7 @@ def _locate_pretrained(ref: ModelRef, tag_cfg: dict[str, Any], weights_dir: str 
     try:
         with _quiet_libraries():
             path = open_clip.download_pretrained(tag_cfg, cache_dir=cache_dir)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any download error becomes a clear weights error
         raise WeightsUnavailableError(
             f"cannot download weights for {ref.id}: {_first_line(exc)}\n{_weights_help(ref)}"
         ) from None

@@ -89,7 +89,7 @@ def _title(text: str, any_random: bool) -> str:
 
 
 def _alpha_colors(alphas: Sequence[float]) -> dict[float, Any]:
-    alphas = sorted(set(float(a) for a in alphas))
+    alphas = sorted({float(a) for a in alphas})
     if len(alphas) == 1:
         return {alphas[0]: "C0"}
     cmap = matplotlib.colormaps["viridis"]

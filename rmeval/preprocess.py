@@ -14,8 +14,9 @@ few pixels. ``tests/test_preprocess.py`` states and checks both tolerances.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -47,7 +48,7 @@ class PreprocessConfig:
     resize_mode: str = "shortest"
 
     @classmethod
-    def from_open_clip(cls, cfg: Mapping[str, Any]) -> "PreprocessConfig":
+    def from_open_clip(cls, cfg: Mapping[str, Any]) -> PreprocessConfig:
         """From ``open_clip.get_model_preprocess_cfg(model)``."""
         size = cfg.get("size", 224)
         size_hw = (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
@@ -109,8 +110,8 @@ def _center_crop(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
         pad_h, pad_w = max(th - h, 0), max(tw - w, 0)
         x = F.pad(x, (pad_w // 2, (pad_w + 1) // 2, pad_h // 2, (pad_h + 1) // 2))
         h, w = x.shape[-2:]
-    top = int(round((h - th) / 2.0))
-    left = int(round((w - tw) / 2.0))
+    top = round((h - th) / 2.0)
+    left = round((w - tw) / 2.0)
     return x[..., top : top + th, left : left + tw]
 
 

@@ -308,9 +308,11 @@ def scaling_section(ctx: ReportContext) -> Section:
 
     artifacts, fits, warnings = scaling_artifacts(table, ctx.name)
     parts = [
-        "<p>EPIC distance against model size on a log scale, one line per α, with error bars "
-        "from the bootstrap CIs and dashed least-squares fits of EPIC on log10(size) (paper "
-        "Figure 4b); then EPIC against α per model (Figure 4a).</p>"
+        (
+            "<p>EPIC distance against model size on a log scale, one line per α, with error bars "
+            "from the bootstrap CIs and dashed least-squares fits of EPIC on log10(size) (paper "
+            "Figure 4b); then EPIC against α per model (Figure 4a).</p>"
+        )
     ]
     for w in warnings:
         parts.append(note_html(w, "warn"))
@@ -504,7 +506,7 @@ def _labeling_tables(ctx: ReportContext) -> tuple[list[tuple[str, pd.DataFrame]]
             out += [(f"{h} — {db.name}", t) for h, t in found]
             if not found:
                 notes.append(f"the labels database {db} holds no labels or scores for {ctx.name!r} yet")
-        except Exception as exc:  # a database or API we cannot read must not sink the report
+        except Exception as exc:  # noqa: BLE001 - a database or API we cannot read must not sink the report
             why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             notes.append(f"could not read the labels database {db}: {why}")
     for pattern, heading in LABELING_FILES:

@@ -534,7 +534,7 @@ def trajectory_outcomes(scores: pd.DataFrame) -> pd.DataFrame:
     """
     keys = ["model", "episode"]
     if not scores.duplicated(keys).any():
-        out = scores[keys + ["success"]].copy()
+        out = scores[[*keys, "success"]].copy()
         out.insert(2, "n_raters", 1)
         return out.reset_index(drop=True)
     rows = []

@@ -99,9 +99,9 @@ def test_goal_override_changes_rewards(run, tmp_path):
 
 def test_failing_model_fails_alone(run, tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    code, out, err = run("epic", "--models", "ViT-B-32,rmeval-tiny", "--resamples", "10",
-                         "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path),
-                         "--weights-dir", str(tmp_path / "no-weights"))
+    code, _out, err = run("epic", "--models", "ViT-B-32,rmeval-tiny", "--resamples", "10",
+                          "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path),
+                          "--weights-dir", str(tmp_path / "no-weights"))
     assert code == 1
     assert "ViT-B-32:laion2b_s34b_b79k failed" in err and "Traceback" not in err
     assert "--models ViT-B-32:/path/to" in err
@@ -112,7 +112,7 @@ def test_failing_model_fails_alone(run, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "extra, message",
+    ("extra", "message"),
     [
         (["--alpha", "0:1.5:0.5"], "alpha must lie in [0, 1]"),
         (["--alpha", "0:1"], "start:stop:step"),
@@ -166,8 +166,8 @@ def test_embed_command_fills_cache(run, tmp_path):
 def test_render_sweep_and_errors(run, tmp_path):
     from rmeval.dataset import load_dataset
 
-    code, out, err = run("render", "--env", "cartpole", "--sweep", "angle=-0.2:0.2:0.1",
-                         "--sweep", "x=0,1", "--out", str(tmp_path / "ds"))
+    code, _out, err = run("render", "--env", "cartpole", "--sweep", "angle=-0.2:0.2:0.1",
+                          "--sweep", "x=0,1", "--out", str(tmp_path / "ds"))
     assert code == 0, err
     ds = load_dataset(tmp_path / "ds")
     assert len(ds) == 10 and ds.index["episode"].nunique() == 2
@@ -189,7 +189,7 @@ def test_models_command_and_help(run):
         with pytest.raises(SystemExit) as info:
             main([name, "--help"])
         assert info.value.code == 0
-    
+
 
 def test_help_has_examples(capsys):
     for name in SUBCOMMANDS:
@@ -202,7 +202,7 @@ def test_console_script_runs_light():
     """`python -m rmeval` works, and `import rmeval` pulls in neither torch nor gymnasium."""
     out = subprocess.run([sys.executable, "-m", "rmeval", "models"], capture_output=True, text=True, check=True)
     assert "ViT-bigG-14" in out.stdout
-    code = "import sys, rmeval, rmeval.rewards, rmeval.epic, rmeval.registry, rmeval.ranges; " \
-           "print(sorted(m for m in ('torch', 'open_clip', 'gymnasium', 'mujoco', 'streamlit') if m in sys.modules))"
+    code = ("import sys, rmeval, rmeval.rewards, rmeval.epic, rmeval.registry, rmeval.ranges; "
+            "print(sorted(m for m in ('torch', 'open_clip', 'gymnasium', 'mujoco', 'streamlit') if m in sys.modules))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert res.stdout.strip() == "[]"

@@ -53,18 +53,18 @@ def make_index(n: int = N) -> pd.DataFrame:
 
 
 def make_metadata(**kw: Any) -> DatasetMetadata:
-    args: dict[str, Any] = dict(
-        env="CartPole-v1",
-        task="balance",
-        goal_prompts=["pole vertically upright on top of the cart"],
-        baseline_prompts=["pole and cart"],
-        render={"width": W, "height": H, "look": "default"},
-        state_columns=["angle"],
-        label_rule="goal when |angle| <= 0.1 rad",
-        name="cartpole-test",
-        description="test frames",
-        extra={"seed": 3, "nested": {"a": [1, 2]}},
-    )
+    args: dict[str, Any] = {
+        "env": "CartPole-v1",
+        "task": "balance",
+        "goal_prompts": ["pole vertically upright on top of the cart"],
+        "baseline_prompts": ["pole and cart"],
+        "render": {"width": W, "height": H, "look": "default"},
+        "state_columns": ["angle"],
+        "label_rule": "goal when |angle| <= 0.1 rad",
+        "name": "cartpole-test",
+        "description": "test frames",
+        "extra": {"seed": 3, "nested": {"a": [1, 2]}},
+    }
     args.update(kw)
     return DatasetMetadata(**args)
 
@@ -235,7 +235,7 @@ def test_metadata_from_dict_errors(change: dict[str, Any], match: str) -> None:
             d[key] = value
     with pytest.raises(DatasetError, match=match):
         DatasetMetadata.from_dict(d, source="my.json")
-    with pytest.raises(DatasetError, match="my.json"):
+    with pytest.raises(DatasetError, match=r"my\.json"):
         DatasetMetadata.from_dict(d, source="my.json")
 
 
@@ -322,8 +322,8 @@ def test_file_level_problems(root: Path, mutate: Callable[[Path], object], match
         (set_cell("frame", 2, "frames"), r"row 2 \(frames\): is a directory"),
         (set_cell("frame", 4, "frames/000001.png"), r"rows 1, 4: all use frame frames/000001\.png"),
         (set_cell("frame", 4, "frames/./000001.png"), r"rows 1, 4: all use frame frames/000001\.png"),
-        (set_cell("step", 4, 0), r"episode 1 step 0 appears in 2 rows \(index\.parquet row 3 \(frames/000003\.png\), "
-                                 r"index\.parquet row 4 \(frames/000004\.png\)\)"),
+        (set_cell("step", 4, 0), (r"episode 1 step 0 appears in 2 rows \(index\.parquet row 3 \(frames/000003\.png\), "
+                                  r"index\.parquet row 4 \(frames/000004\.png\)\)")),
     ],
 )
 def test_index_problems(root: Path, mutate: Callable[[pd.DataFrame], pd.DataFrame], match: str) -> None:
@@ -662,7 +662,9 @@ def test_save_index_is_atomic(root: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_import_does_not_load_torch() -> None:
     code = "import sys, rmeval.dataset; sys.exit(1 if 'torch' in sys.modules else 0)"
-    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stderr
 
 

@@ -103,8 +103,8 @@ def test_partial_and_corrupt_shards_are_not_trusted(tiny_model, frames, tmp_path
     # a write that died before its rename, and a shard cut short by a failing disk
     (store_dir / ".tmp-shard-dead.npy").write_bytes(shard.read_bytes()[:100])
     shard.write_bytes(shard.read_bytes()[:-50])
+    again = Embedder(tiny_model, cache=EmbeddingCache(tmp_path))
     with pytest.warns(UserWarning, match="ignoring unreadable embedding-cache shard"):
-        again = Embedder(tiny_model, cache=EmbeddingCache(tmp_path))
         out = again.embed_frames(frames)
     assert again.stats.encoded == 24
     np.testing.assert_allclose(out, good, atol=1e-5)
@@ -153,7 +153,7 @@ def test_stores_are_listed_with_their_model(tiny_model, frames, tmp_path):
     assert len(listed) == 1
     info, store = listed[0]
     assert info["name"] == "rmeval-tiny:random" and info["precision"] == "fp32"
-    found, emb = store.lookup(frame_keys(frames[:6]))
+    found, _emb = store.lookup(frame_keys(frames[:6]))
     assert found.tolist() == [True] * 4 + [False] * 2
     assert [i["name"] for i, _ in EmbeddingCache(tmp_path).stores("text")] == ["rmeval-tiny:random"]
 

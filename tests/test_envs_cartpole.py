@@ -59,7 +59,7 @@ def test_runs_past_the_original_termination_until_the_time_limit() -> None:
     assert original_end is not None and original_end < 50  # pushing right drops the pole fast
 
     env = gym.make(ENV_ID)
-    obs, info = env.reset(seed=3)
+    _obs, info = env.reset(seed=3)
     assert info["is_goal"] and not info["pole_dropped"]
     results = _always_push_right(env, 200)
     env.close()

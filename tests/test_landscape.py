@@ -191,7 +191,7 @@ def test_landscape_of_an_unlabelled_sweep_uses_the_goal_predicate(run, tmp_path)
 
 
 @pytest.mark.parametrize(
-    "extra, message",
+    ("extra", "message"),
     [
         (["--param", "tilt"], "no column 'tilt'"),
         (["--alpha", "0:2:1"], "alpha must lie in [0, 1]"),

@@ -21,7 +21,7 @@ def test_descending_range_and_lists():
 
 
 @pytest.mark.parametrize(
-    "spec, match",
+    ("spec", "match"),
     [
         ("0:1", "exactly start:stop:step"),
         ("0:1:0", "must not be 0"),

@@ -68,7 +68,7 @@ def test_weights_unavailable_offline_is_short_and_helpful(monkeypatch):
 def test_unknown_tag_lists_tags():
     from rmeval.models import load_model
 
-    with pytest.raises(WeightsUnavailableError, match="known tags: .*laion2b_s34b_b79k"):
+    with pytest.raises(WeightsUnavailableError, match=r"known tags: .*laion2b_s34b_b79k"):
         load_model("ViT-B-32:no-such-tag", device="cpu")
 
 

@@ -76,20 +76,20 @@ def test_combine_prompts_normalises_each_then_the_mean():
 
 
 @pytest.mark.parametrize(
-    "kwargs, match",
+    ("kwargs", "match"),
     [
-        (dict(baseline=None, alphas=[0, 0.5]), "needs a baseline"),
-        (dict(alphas=[1.2]), r"\[0, 1\]"),
-        (dict(alphas=[-0.1]), r"\[0, 1\]"),
-        (dict(alphas=[np.nan]), r"\[0, 1\]"),
-        (dict(goal=np.ones(8)), "dimension 8 but the image embeddings have 16"),
-        (dict(baseline=np.ones(15)), "dimension 15"),
-        (dict(goal=np.ones((2, 16))), "combine_prompts"),
+        ({"baseline": None, "alphas": [0, 0.5]}, "needs a baseline"),
+        ({"alphas": [1.2]}, r"\[0, 1\]"),
+        ({"alphas": [-0.1]}, r"\[0, 1\]"),
+        ({"alphas": [np.nan]}, r"\[0, 1\]"),
+        ({"goal": np.ones(8)}, "dimension 8 but the image embeddings have 16"),
+        ({"baseline": np.ones(15)}, "dimension 15"),
+        ({"goal": np.ones((2, 16))}, "combine_prompts"),
     ],
 )
 def test_reward_errors(embs, kwargs, match):
     image, goal, baseline = embs
-    args = dict(image=image, goal=goal, baseline=baseline, alphas=[0.5])
+    args = {"image": image, "goal": goal, "baseline": baseline, "alphas": [0.5]}
     args.update(kwargs)
     with pytest.raises(InvalidInputError, match=match):
         regularized_reward(args["image"], args["goal"], args["baseline"], args["alphas"])

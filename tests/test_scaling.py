@@ -117,13 +117,13 @@ def test_check_results_fills_sizes_and_random_flags_from_the_registry():
 
 def test_check_results_rejects_bad_tables_with_clear_messages():
     good = synthetic_results({0.0: -0.05}, FAKE_SIZES)
-    with pytest.raises(InvalidInputError, match="lacks the column.*epic_ci_high.*rmeval epic"):
+    with pytest.raises(InvalidInputError, match=r"lacks the column.*epic_ci_high.*rmeval epic"):
         check_results(good.drop(columns=["epic_ci_high"]))
-    with pytest.raises(InvalidInputError, match="1 model.*at least 2"):
+    with pytest.raises(InvalidInputError, match=r"1 model.*at least 2"):
         check_results(good[good["model"] == "m1"])
     unknown = good.copy()
     unknown.loc[unknown["model"] == "m1", "params_m"] = np.nan
-    with pytest.raises(InvalidInputError, match="no parameter count for m1.*params_m"):
+    with pytest.raises(InvalidInputError, match=r"no parameter count for m1.*params_m"):
         check_results(unknown)
     with pytest.raises(InvalidInputError, match="several rows for model m1"):
         check_results(pd.concat([good, good.iloc[:1]]))
@@ -169,7 +169,7 @@ def test_frame_rewards_and_summary():
     summary = reward_summary(table)
     assert summary["gap"].tolist() == pytest.approx([0.45, 0.0])
     assert summary["random_weights"].tolist() == [True, False]
-    with pytest.raises(InvalidInputError, match="0 .*or 1"):
+    with pytest.raises(InvalidInputError, match=r"0 .*or 1"):
         frame_rewards_table([0.1], [2], model="a", alpha=0.0, random_weights=False)
 
 

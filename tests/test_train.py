@@ -51,7 +51,7 @@ def test_effective_schedule_keeps_the_update_ratio():
 
 
 @pytest.mark.parametrize(
-    "argv, message",
+    ("argv", "message"),
     [
         (["--env", "pong", "--model", "rmeval-tiny"], "unknown environment 'pong'"),
         (["--env", "humanoid", "--model", "rmeval-tiny"], "needs --task"),
@@ -103,7 +103,7 @@ def _tb_tags(folder: Path) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "env, extra",
+    ("env", "extra"),
     [
         ("cartpole", []),
         ("mountaincar", []),

@@ -12,10 +12,10 @@ from rmeval import __version__
 from rmeval.commands.common import (
     RANDOM_WEIGHTS_NOTE,
     add_embedding_options,
-    check_embedding_options,
     add_out_option,
     add_reward_options,
     bundled_dataset,
+    check_embedding_options,
     out_dir,
     say,
     warn,

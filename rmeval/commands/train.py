@@ -239,14 +239,14 @@ def _check_renders(cfg: Any) -> None:
         env = make_env(cfg.env_id, cfg.env_kwargs, cfg.episode_steps, render_frames=True)
     except RmevalError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any library error becomes a one-line user error
         raise RmevalError(f"cannot create {cfg.env_id}: {type(exc).__name__}: {exc}") from None
     try:
         env.reset(seed=0)
         env.step(env.action_space.sample())
     except RmevalError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any library error becomes a one-line user error
         raise RmevalError(f"cannot render {cfg.env_id}: {type(exc).__name__}: {exc}") from None
     finally:
         env.close()

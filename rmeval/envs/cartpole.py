@@ -58,7 +58,7 @@ class CartPoleStateRenderer:
     def close(self) -> None:
         self._env.close()
 
-    def __enter__(self) -> "CartPoleStateRenderer":
+    def __enter__(self) -> CartPoleStateRenderer:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -31,19 +31,19 @@ import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-from collections.abc import Sequence  # noqa: E402
-from typing import Any  # noqa: E402
+from collections.abc import Sequence
+from typing import Any
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from rmeval.envs.humanoid_xml import (  # noqa: E402
+from rmeval.envs.humanoid_xml import (
     FIXED_CAMERA_NAME,
     LOOKS,
     QUALITIES,
     TRACKING_CAMERA_NAME,
     humanoid_xml_path,
 )
-from rmeval.errors import InvalidInputError, RmevalError  # noqa: E402
+from rmeval.errors import InvalidInputError, RmevalError
 
 
 def backend_help(exc: BaseException | None = None) -> str:
@@ -75,17 +75,17 @@ def _load_llvm_users_first() -> None:
     """
     try:
         import triton  # noqa: F401
-    except Exception:  # not installed (CPU-only torch), or broken: nothing to protect
+    except Exception:  # noqa: BLE001 - not installed (CPU-only torch), or broken: nothing to protect
         pass
 
 
 _load_llvm_users_first()
 
 try:
-    import mujoco  # noqa: E402
-    from gymnasium import utils as _gym_utils  # noqa: E402
-    from gymnasium.envs.mujoco.humanoid_v5 import HumanoidEnv as _GymHumanoidEnv  # noqa: E402
-    from gymnasium.envs.mujoco.mujoco_rendering import OffScreenViewer as _OffScreenViewer  # noqa: E402
+    import mujoco
+    from gymnasium import utils as _gym_utils
+    from gymnasium.envs.mujoco.humanoid_v5 import HumanoidEnv as _GymHumanoidEnv
+    from gymnasium.envs.mujoco.mujoco_rendering import OffScreenViewer as _OffScreenViewer
 except ImportError as _exc:
     raise RmevalError(
         f"the Humanoid needs MuJoCo and gymnasium's MuJoCo environments ({_exc}): "

@@ -105,7 +105,7 @@ def gymnasium_humanoid_xml() -> Path:
     spec = importlib.util.find_spec("gymnasium")
     if spec is None or not spec.submodule_search_locations:
         raise RmevalError("gymnasium is not installed: pip install 'gymnasium[mujoco]'.")
-    path = Path(list(spec.submodule_search_locations)[0]) / "envs" / "mujoco" / "assets" / "humanoid.xml"
+    path = Path(next(iter(spec.submodule_search_locations))) / "envs" / "mujoco" / "assets" / "humanoid.xml"
     if not path.is_file():
         raise RmevalError(
             f"gymnasium's Humanoid model is missing ({path}); reinstall gymnasium: "

@@ -53,7 +53,8 @@ class AbsorbingGoalMountainCarEnv(Continuous_MountainCarEnv):
         goal_reward: reward of each step that ends at the goal.
     """
 
-    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}
+    # gymnasium.Env declares metadata as a plain class attribute; a ClassVar here would clash with it
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 30}  # noqa: RUF012
 
     def __init__(
         self,

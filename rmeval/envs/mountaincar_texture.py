@@ -226,7 +226,7 @@ def draw_textured_frame(x: float, width: int = 400, height: int = 400) -> np.nda
     """The textured frame with the car at track position ``x``: (height, width, 3) uint8."""
     background = _background(int(width), int(height))
     view = _View(int(width), int(height))
-    length_px = max(8, int(round(CAR_LENGTH * view.sx)))
+    length_px = max(8, round(CAR_LENGTH * view.sx))
     sprite = _car_sprite(length_px)
     # Both wheels rest on the track: tilt the car to the chord between the ground points
     # under its wheels and put its contact point at the chord's middle (on the convex
@@ -239,5 +239,5 @@ def draw_textured_frame(x: float, width: int = 400, height: int = 400) -> np.nda
     small = rotated.resize((2 * length_px, 2 * length_px), Image.Resampling.LANCZOS)
     frame = Image.fromarray(background)
     col, row = (c0 + c1) / 2, (r0 + r1) / 2
-    frame.paste(small, (int(round(col - length_px)), int(round(row - length_px))), small)
+    frame.paste(small, (round(col - length_px), round(row - length_px)), small)
     return np.asarray(frame, dtype=np.uint8).copy()

@@ -16,7 +16,7 @@ def make_rgb_env(env_id: str) -> Any:
         env = gym.make(env_id, render_mode="rgb_array")
         env.reset(seed=0)
         return env
-    except Exception as exc:  # pygame missing, SDL without a video driver, ...
+    except Exception as exc:  # noqa: BLE001 - pygame missing, SDL without a video driver, ...
         raise RmevalError(
             f"cannot render {env_id}: {exc}. Rendering needs pygame: "
             "pip install 'gymnasium[classic-control]'."

@@ -18,14 +18,14 @@ from numpy.typing import ArrayLike
 from rmeval.errors import InvalidInputError
 
 __all__ = [
+    "agreement_with_reference",
     "cohen_kappa",
+    "disagreements",
+    "fleiss_from_matrix",
     "fleiss_kappa",
     "label_matrix",
-    "pairwise_agreement",
-    "fleiss_from_matrix",
-    "disagreements",
     "majority_vote",
-    "agreement_with_reference",
+    "pairwise_agreement",
 ]
 
 Tie = Literal["none", "goal", "not_goal"]

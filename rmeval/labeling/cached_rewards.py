@@ -17,7 +17,7 @@ import numpy as np
 
 from rmeval.errors import RmevalError
 
-__all__ = ["CachedModel", "dataset_frame_keys", "cached_models", "has_cached_models"]
+__all__ = ["CachedModel", "cached_models", "dataset_frame_keys", "has_cached_models"]
 
 #: Frames read (and hashed) at a time.
 _CHUNK = 64

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from rmeval.labeling.exchange import AUTO_LABEL_COLUMN
 
-__all__ = ["ENV_DATASET", "ENV_DB", "ENV_AUTO_COLUMN", "ENV_CACHE_DIR", "AppConfig", "config_from_env"]
+__all__ = ["ENV_AUTO_COLUMN", "ENV_CACHE_DIR", "ENV_DATASET", "ENV_DB", "AppConfig", "config_from_env"]
 
 ENV_DATASET = "RMEVAL_LABEL_DATASET"
 ENV_DB = "RMEVAL_LABEL_DB"

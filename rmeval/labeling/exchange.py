@@ -30,15 +30,15 @@ __all__ = [
     "AUTO_LABEL_COLUMN",
     "MAJORITY",
     "ExportSummary",
-    "human_labels",
-    "auto_labels",
     "apply_labels",
-    "export_to_dataset",
-    "labels_from_index",
-    "parse_labels_csv",
-    "parse_label_value",
-    "labels_csv",
+    "auto_labels",
     "events_csv",
+    "export_to_dataset",
+    "human_labels",
+    "labels_csv",
+    "labels_from_index",
+    "parse_label_value",
+    "parse_labels_csv",
 ]
 
 #: Index column holding automatic (pose-predicate / rule) labels, 0/1 or missing.
@@ -252,7 +252,7 @@ def parse_labels_csv(
         raise InvalidInputError("the CSV file is empty")
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
-    except Exception as exc:  # pandas raises ParserError, UnicodeError, EmptyDataError, ...
+    except Exception as exc:  # noqa: BLE001 - pandas raises ParserError, UnicodeError, EmptyDataError, ...
         raise InvalidInputError(f"cannot read the CSV file: {exc}") from None
     df.columns = [str(c).strip().lower() for c in df.columns]
     if "label" not in df.columns:

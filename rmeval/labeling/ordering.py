@@ -21,7 +21,7 @@ from numpy.typing import ArrayLike
 
 from rmeval.errors import InvalidInputError
 
-__all__ = ["ORDERS", "OrderMode", "frame_order", "boundary_threshold", "informativeness", "next_position"]
+__all__ = ["ORDERS", "OrderMode", "boundary_threshold", "frame_order", "informativeness", "next_position"]
 
 OrderMode = Literal["sequential", "random", "informative"]
 #: Order names with what the page shows for them.

@@ -10,7 +10,7 @@ import pandas as pd
 from rmeval.errors import InvalidInputError
 from rmeval.labeling.cached_rewards import CachedModel
 
-__all__ = ["rater_stats", "epic_table", "labels_by_row"]
+__all__ = ["epic_table", "labels_by_row", "rater_stats"]
 
 
 def rater_stats(current: pd.DataFrame, n_frames: int) -> pd.DataFrame:

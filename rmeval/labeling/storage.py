@@ -58,11 +58,11 @@ from rmeval.errors import InvalidInputError, RmevalError
 
 __all__ = [
     "APPLICATION_ID",
-    "SCHEMA_VERSION",
     "MARKER",
-    "LabelStoreError",
+    "SCHEMA_VERSION",
     "LabelEvent",
     "LabelStore",
+    "LabelStoreError",
     "check_rater",
     "default_db_path",
 ]

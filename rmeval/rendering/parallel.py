@@ -124,8 +124,7 @@ def _render_pool(
                 raise
             except Exception as exc:  # a worker failed outside rmeval's own errors
                 raise RmevalError(f"a render worker failed: {type(exc).__name__}: {exc}") from exc
-            for frame in frames:
-                yield frame
+            yield from frames
             update(len(frames))
         pool.close()
     finally:

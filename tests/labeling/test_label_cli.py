@@ -139,7 +139,7 @@ def test_a_port_in_time_wait_counts_as_free():
         conn.close()  # the server side closes first: its end (127.0.0.1:port) goes to TIME_WAIT
         client.recv(1)
         client.close()
-    with socket.socket() as plain, pytest.raises(OSError):  # the port really is in TIME_WAIT
+    with socket.socket() as plain, pytest.raises(OSError, match="Address already in use"):  # the port really is in TIME_WAIT
         plain.bind(("127.0.0.1", port))
     assert label.port_problem("127.0.0.1", port) is None
 

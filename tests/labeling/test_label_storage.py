@@ -273,7 +273,7 @@ def test_two_threads_writing_at_once_lose_nothing(tmp_path):
                 store.add_label(DS, f"f{i}", rater, 1)
                 if i % 10 == 9:
                     store.undo_last(DS, rater)
-        except BaseException as exc:  # pragma: no cover - reported below
+        except BaseException as exc:  # noqa: BLE001  # pragma: no cover - reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(r,)) for r in ("alice", "bob")]
