@@ -47,8 +47,9 @@ def test_predicates_name_existing_functions() -> None:
     from rmeval.envs.pose_predicates import PREDICATES
 
     for task in list_tasks(env_id="rmeval/Humanoid-v0"):
-        assert task.predicate is None or task.predicate in PREDICATES
-    assert {t.name for t in list_tasks() if t.predicate is None} == {"lotus_position", "hands_on_hips", "arms_crossed"}
+        # every Humanoid task has a predicate named after it
+        assert task.predicate == task.name and task.predicate in PREDICATES
+    assert [t.name for t in list_tasks() if t.predicate is None] == []
 
 
 def test_get_task_is_forgiving_about_spelling_and_strict_about_names() -> None:

@@ -77,8 +77,8 @@ def test_same_seed_same_frames_other_seed_other_frames(run, tmp_path):
 def test_frames_do_not_depend_on_the_count():
     """Frame i's random draws come from (seed, i): more frames leave the first ones alone."""
     from rmeval.rendering.poses import PoseSetSpec, pose_set_states
-    from rmeval.rendering.rollouts import RolloutSpec, simulate_rollouts
     from rmeval.rendering.renderers import state_params
+    from rmeval.rendering.rollouts import RolloutSpec, simulate_rollouts
     from rmeval.rendering.sweep import SweepSpec, sweep_index
 
     defaults = state_params("cartpole")
@@ -104,7 +104,7 @@ def test_frames_do_not_depend_on_the_count():
 def test_mountaincar_sweep_index_and_metadata(run, tmp_path):
     from rmeval.dataset import load_dataset
 
-    code, out, err = run("render", "--env", "mountaincar", "--look", "standard", "--sweep", "x=0.3:0.6:0.05",
+    code, _, err = run("render", "--env", "mountaincar", "--look", "standard", "--sweep", "x=0.3:0.6:0.05",
                          "--out", str(tmp_path / "mc"))
     assert code == 0, err
     ds = load_dataset(tmp_path / "mc")
@@ -124,7 +124,7 @@ def test_cartpole_rollouts(run, tmp_path):
     from rmeval.dataset import load_dataset
     from rmeval.envs.cartpole import is_goal
 
-    code, out, err = run("render", "--env", "cartpole", "--episodes", "2", "--steps", "40", "--every", "4",
+    code, _, err = run("render", "--env", "cartpole", "--episodes", "2", "--steps", "40", "--every", "4",
                          "--seed", "1", "--out", str(tmp_path / "r"))
     assert code == 0, err
     ds = load_dataset(tmp_path / "r")
@@ -157,7 +157,7 @@ def test_humanoid_labels_and_columns(run, tmp_path):
     from rmeval.dataset import load_dataset
     from rmeval.envs.pose_predicates import PREDICATE_TASKS, label_qpos, qpos_names
 
-    code, out, err = run("render", "--env", "humanoid", "--task", "standing_up", "--poses", "8",
+    code, _, err = run("render", "--env", "humanoid", "--task", "standing_up", "--poses", "8",
                          "--pose-mix", "standing=1,kneeling=1", "--episodes", "1", "--steps", "10", "--every", "5",
                          "--size", "64x64", "--out", str(tmp_path / "h"))
     assert code == 0, err
@@ -181,9 +181,32 @@ def test_humanoid_labels_and_columns(run, tmp_path):
     assert idx.iloc[8]["auto_standing_up"] == 1
 
 
-def test_task_without_predicate_leaves_frames_unlabelled(run, tmp_path):
+@pytest.mark.parametrize("task", ["lotus_position", "hands_on_hips", "arms_crossed"])
+def test_new_pose_tasks_label_both_classes(run, tmp_path, task):
+    """The tasks that got predicates last: their default pose mix yields goal and non-goal frames."""
     from rmeval.dataset import load_dataset
 
+    code, out, err = run("render", "--env", "humanoid", "--task", task, "--poses", "10", "--size", "48x48",
+                         "--out", str(tmp_path / task))
+    assert code == 0, err
+    assert "goal)" in out and "unlabelled" not in out
+    ds = load_dataset(tmp_path / task)
+    idx = ds.index
+    assert idx["label"].equals(idx[f"auto_{task}"]) and idx["auto_label"].equals(idx["label"])
+    assert 0 < int(idx["label"].sum()) < len(idx)
+    assert ds.metadata.task == task and task in ds.metadata.label_rule
+    assert ds.frame_size == (48, 48)
+
+
+def test_task_without_predicate_leaves_frames_unlabelled(run, tmp_path, monkeypatch):
+    import dataclasses
+
+    from rmeval.dataset import load_dataset
+    from rmeval.envs import tasks
+
+    # every Humanoid task has a predicate now: take one away to reach the unlabelled path
+    monkeypatch.setitem(tasks._BY_NAME, "lotus_position",
+                        dataclasses.replace(tasks.get_task("lotus_position"), predicate=None))
     code, out, err = run("render", "--env", "humanoid", "--task", "lotus position", "--poses", "3",
                          "--size", "48x48", "--out", str(tmp_path / "l"))
     assert code == 0, err
@@ -195,7 +218,7 @@ def test_task_without_predicate_leaves_frames_unlabelled(run, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "args, message",
+    ("args", "message"),
     [
         (["--env", "humanoid", "--poses", "3"], "needs --task"),
         (["--env", "humanoid", "--task", "kneeling", "--sweep", "x=0:1:0.5"], "--sweep works for cartpole and mountaincar"),
@@ -237,6 +260,19 @@ def test_rendering_modules_import_light():
 # ---------------------------------------------------------------- bundled datasets
 
 
+def _new_predicate_columns(bundled: pd.DataFrame, rebuilt: pd.DataFrame) -> list[str]:
+    """``auto_<task>`` columns of predicates added after a bundled set was rendered.
+
+    The bundled sets are not re-rendered for each new predicate: a rebuild may add such
+    columns (and nothing else); every other column must come out the same.
+    """
+    from rmeval.envs.pose_predicates import PREDICATE_TASKS
+
+    new = [c for c in rebuilt.columns if c not in bundled.columns]
+    assert set(new) <= {f"auto_{t}" for t in PREDICATE_TASKS}, new
+    return new
+
+
 def _plan_from_command(command: str):
     from rmeval.commands.render import build_job
     from rmeval.rendering.build import plan_dataset
@@ -258,7 +294,8 @@ def test_bundled_dataset_loads_and_its_command_rebuilds_index_and_frames(name):
     labels = ds.labels(ds.labelled_rows())
     assert len(labels) == len(ds) and 0.05 < labels.mean() < 0.6, labels.mean()
     plan = _plan_from_command(ds.metadata.render["command"])
-    pd.testing.assert_frame_equal(ds.index.drop(columns="frame"), plan.index)
+    new = _new_predicate_columns(ds.index, plan.index)
+    pd.testing.assert_frame_equal(ds.index.drop(columns="frame"), plan.index.drop(columns=new))
     assert plan.command == ds.metadata.render["command"]
     rows = [0, len(ds) // 2, len(ds) - 1]
     renderer = open_renderer(plan.settings)
@@ -316,7 +353,8 @@ def test_bundled_dataset_full_rebuild(run, tmp_path, name):
     code, _, err = run(*command[1:], "--out", str(tmp_path / name), "--name", name, "--workers", "2")
     assert code == 0, err
     rebuilt = load_dataset(tmp_path / name)
-    pd.testing.assert_frame_equal(rebuilt.index, bundled.index)
+    new = _new_predicate_columns(bundled.index, rebuilt.index)
+    pd.testing.assert_frame_equal(rebuilt.index.drop(columns=new), bundled.index)
     a, b = rebuilt.read_frames().astype(int), bundled.read_frames().astype(int)
     if name.startswith("humanoid"):
         assert np.abs(a - b).mean() < 0.5

@@ -241,11 +241,18 @@ def test_humanoid_rollout_has_pose_columns_and_predicate_labels(run, tmp_path):
     assert code == 2 and "no ground-truth reward" in err
 
 
-def test_tasks_without_a_predicate_stay_unlabelled():
+def test_tasks_without_a_predicate_stay_unlabelled(monkeypatch):
+    import dataclasses
+
+    from rmeval.envs import tasks
     from rmeval.training.config import new_config
     from rmeval.training.rollout import _goal_label
 
     cfg = new_config("humanoid", task="lotus_position", preset="quick", model="rmeval-tiny")
+    assert _goal_label(cfg, {"auto_lotus_position": 1}) == 1
+    # every Humanoid task has a predicate now: take one away to reach the unlabelled path
+    monkeypatch.setitem(tasks._BY_NAME, "lotus_position",
+                        dataclasses.replace(tasks.get_task("lotus_position"), predicate=None))
     assert _goal_label(cfg, {"auto_kneeling": 1}) is None
     cfg = new_config("humanoid", task="standing_up", preset="quick", model="rmeval-tiny")
     assert _goal_label(cfg, {"auto_standing_up": 1}) == 1

@@ -6,11 +6,16 @@ thresholds below, all in metres above the floor (z = 0) or horizontal distances.
 
 These labels are **first estimates** for building datasets and sanity checks: a human's
 frame label (the paper's ground truth, Appendix B) always overrides them. Tasks with no
-predicate here (lotus position, hands on hips, arms crossed) need human labels.
+predicate here would need human labels; every Humanoid task of :mod:`rmeval.envs.tasks`
+has one. The Humanoid's joint limits keep some poses approximate (its arms cannot fold
+against the chest, its legs cannot fold into a full lotus), so the constructed poses and
+the rules describe what the body can do: see each rule below.
 
 Reference heights in gymnasium's Humanoid, standing upright on the floor: head centre
 about 1.47 m, pelvis 0.85 m, knees 0.42 m, foot centres 0.075 m. Kneeling upright on
-both knees: head about 1.13 m, knees about 0.07 m.
+both knees: head about 1.13 m, knees about 0.07 m. Seated cross-legged (example pose
+``lotus``): pelvis about 0.27 m, knees about 0.11 m high and 0.73 m apart, feet 0.09 m
+from the pelvis horizontally.
 
 Thresholds (module constants, used by the predicates):
 
@@ -30,6 +35,32 @@ Thresholds (module constants, used by the predicates):
   :data:`SPLITS_PELVIS_MAX_Z`, torso tilt at most :data:`KNEELING_MAX_TILT_DEG`.
 * **standing on one leg**: torso upright, head above :data:`STANDING_HEAD_MIN_Z`, one foot
   on the floor and the other at least :data:`ONE_LEG_LIFT_MIN_Z` above it.
+* **lotus position** (seated cross-legged): pelvis below :data:`LOTUS_PELVIS_MAX_Z` (seated
+  on the floor, not kneeling upright or standing), both knees below
+  :data:`LOTUS_KNEE_MAX_Z` and bent by at least :data:`LOTUS_MIN_KNEE_BEND_DEG`, the knees
+  at least :data:`LOTUS_MIN_KNEE_SPREAD` apart horizontally (spread outwards), both feet
+  within :data:`LOTUS_FOOT_MAX_DIST` of the pelvis horizontally (tucked in under the
+  opposite thighs, not stretched out), torso tilt at most :data:`KNEELING_MAX_TILT_DEG`.
+  The Humanoid's hips cannot turn out far enough to put the feet on the thighs, so this is
+  the easy cross-legged seat; it also satisfies the kneeling rule (knees bent on the
+  floor, trunk upright).
+* **hands on hips**: standing up, and for each hand: within :data:`HIP_HAND_MAX_DIST` of
+  the same-side hip joint, no lower than :data:`HIP_HAND_MIN_DZ` below it, at least
+  :data:`HIP_HAND_MIN_SIDE` to its own side of the body's midline (on the side of the
+  pelvis, not in front of the belly), the elbow bent by at least
+  :data:`ELBOW_MIN_BEND_DEG` and pointing out: the elbow at least :data:`ELBOW_OUT_MIN_M`
+  further from the torso's vertical axis than the hand. (Arms hanging down put the hands
+  about 0.09 m below the hip joints with the elbows bent by about 20 degrees.)
+* **arms crossed**: standing up, and for each hand: at least :data:`CROSSED_HAND_MIN_M`
+  past the body's midline on the other side, at least :data:`CROSSED_HAND_MIN_FRONT` in
+  front of the torso's centre, within :data:`CROSSED_HAND_ELBOW_MAX_DIST` of the other
+  arm's elbow, and between :data:`CROSSED_HAND_MIN_ABOVE_PELVIS` above the pelvis and
+  shoulder height. The Humanoid's shoulders cannot fold the arms against the chest: the
+  crossed forearms stay about 0.3 m in front of it, with each hand about 0.3 m from the
+  other elbow (its forearm is 0.31 m long).
+
+The body's midline and forward direction come from the line between the shoulders, so the
+rules do not depend on the heading.
 
 Pure functions of :class:`BodyPoints` need no MuJoCo; :meth:`BodyPoints.from_mujoco`,
 :func:`label_qpos` and :func:`make_pose` import it (through :mod:`rmeval.envs.humanoid`).
@@ -59,6 +90,20 @@ HANDS_ABOVE_HEAD_M = 0.05
 SPLITS_MIN_FOOT_SPREAD = 1.1
 SPLITS_PELVIS_MAX_Z = 0.45
 ONE_LEG_LIFT_MIN_Z = 0.30
+LOTUS_PELVIS_MAX_Z = 0.40
+LOTUS_KNEE_MAX_Z = 0.35
+LOTUS_MIN_KNEE_BEND_DEG = 110.0
+LOTUS_MIN_KNEE_SPREAD = 0.50
+LOTUS_FOOT_MAX_DIST = 0.35
+HIP_HAND_MAX_DIST = 0.25
+HIP_HAND_MIN_DZ = -0.03
+HIP_HAND_MIN_SIDE = 0.10
+ELBOW_MIN_BEND_DEG = 45.0
+ELBOW_OUT_MIN_M = 0.03
+CROSSED_HAND_MIN_M = 0.03
+CROSSED_HAND_MIN_FRONT = 0.10
+CROSSED_HAND_ELBOW_MAX_DIST = 0.40
+CROSSED_HAND_MIN_ABOVE_PELVIS = 0.15
 
 #: Tasks (names as in :mod:`rmeval.envs.tasks`) with an automatic predicate.
 PREDICATE_TASKS: tuple[str, ...] = (
@@ -67,6 +112,9 @@ PREDICATE_TASKS: tuple[str, ...] = (
     "arms_raised",
     "doing_splits",
     "standing_on_one_leg",
+    "lotus_position",
+    "hands_on_hips",
+    "arms_crossed",
 )
 
 
@@ -74,7 +122,9 @@ PREDICATE_TASKS: tuple[str, ...] = (
 class BodyPoints:
     """World positions (metres, z up, floor at z = 0) of the body points the predicates use.
 
-    Hips are the thigh bodies' origins (the hip joints), knees the shin bodies' origins (the knee joints); feet and hands are the centres of
+    Hips are the thigh bodies' origins (the hip joints), knees the shin bodies' origins (the
+    knee joints), shoulders the upper-arm bodies' origins (the shoulder joints) and elbows
+    the lower-arm bodies' origins (the elbow joints); feet and hands are the centres of
     the foot and hand spheres (radius 0.075 m and 0.04 m). ``torso_up`` is the z component
     of the torso's up axis: 1 upright, 0 lying, -1 upside down.
     """
@@ -90,6 +140,10 @@ class BodyPoints:
     right_foot: np.ndarray
     left_hand: np.ndarray
     right_hand: np.ndarray
+    left_shoulder: np.ndarray
+    right_shoulder: np.ndarray
+    left_elbow: np.ndarray
+    right_elbow: np.ndarray
     torso_up: float
 
     #: (field, MuJoCo object kind, name) for :meth:`from_mujoco`.
@@ -105,6 +159,10 @@ class BodyPoints:
         ("right_foot", "geom", "right_foot"),
         ("left_hand", "geom", "left_hand"),
         ("right_hand", "geom", "right_hand"),
+        ("left_shoulder", "body", "left_upper_arm"),
+        ("right_shoulder", "body", "right_upper_arm"),
+        ("left_elbow", "body", "left_lower_arm"),
+        ("right_elbow", "body", "right_lower_arm"),
     )
 
     @classmethod
@@ -143,15 +201,37 @@ def is_standing_up(points: BodyPoints) -> bool:
     )
 
 
-def knee_bend_deg(hip: np.ndarray, knee: np.ndarray, foot: np.ndarray) -> float:
-    """Angle between thigh and shin directions, degrees: 0 for a straight leg."""
-    thigh, shin = knee - hip, foot - knee
-    cos = float(np.dot(thigh, shin) / (np.linalg.norm(thigh) * np.linalg.norm(shin) + 1e-12))
+def _bend_deg(root: np.ndarray, joint: np.ndarray, end: np.ndarray) -> float:
+    """Angle between the directions root -> joint and joint -> end, degrees: 0 when straight."""
+    upper, lower = joint - root, end - joint
+    cos = float(np.dot(upper, lower) / (np.linalg.norm(upper) * np.linalg.norm(lower) + 1e-12))
     return math.degrees(math.acos(max(-1.0, min(1.0, cos))))
 
 
+def knee_bend_deg(hip: np.ndarray, knee: np.ndarray, foot: np.ndarray) -> float:
+    """Angle between thigh and shin directions, degrees: 0 for a straight leg."""
+    return _bend_deg(hip, knee, foot)
+
+
+def elbow_bend_deg(shoulder: np.ndarray, elbow: np.ndarray, hand: np.ndarray) -> float:
+    """Angle between upper-arm and forearm directions, degrees: 0 for a straight arm."""
+    return _bend_deg(shoulder, elbow, hand)
+
+
+def _horizontal_dist(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.hypot(*(a[:2] - b[:2])))
+
+
+def _body_axes(points: BodyPoints) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal unit vectors (left, forward) of the torso, from the shoulder line."""
+    left = points.left_shoulder[:2] - points.right_shoulder[:2]
+    left = left / (np.linalg.norm(left) + 1e-12)
+    return left, np.array([left[1], -left[0]])
+
+
 def is_kneeling(points: BodyPoints) -> bool:
-    """A bent knee on the floor with the trunk upright (one or both knees, or sitting on the heels)."""
+    """A bent knee on the floor with the trunk upright (one or both knees, or sitting on the heels),
+    and not the cross-legged seat of :func:`is_lotus_position` (knees down and bent there too)."""
     knee_down = any(
         knee[2] <= KNEE_ON_FLOOR_MAX_Z and knee_bend_deg(hip, knee, foot) >= KNEELING_MIN_KNEE_BEND_DEG
         for hip, knee, foot in (
@@ -163,6 +243,7 @@ def is_kneeling(points: BodyPoints) -> bool:
         knee_down
         and _upright(points, KNEELING_MAX_TILT_DEG)
         and points.head[2] >= KNEELING_HEAD_MIN_Z
+        and not is_lotus_position(points)
     )
 
 
@@ -195,6 +276,73 @@ def is_standing_on_one_leg(points: BodyPoints) -> bool:
     )
 
 
+def is_lotus_position(points: BodyPoints) -> bool:
+    """Seated cross-legged: pelvis and knees low, trunk upright, both knees bent and spread
+    wide, both feet tucked in near the pelvis."""
+    bent = all(
+        knee_bend_deg(hip, knee, foot) >= LOTUS_MIN_KNEE_BEND_DEG
+        for hip, knee, foot in (
+            (points.left_hip, points.left_knee, points.left_foot),
+            (points.right_hip, points.right_knee, points.right_foot),
+        )
+    )
+    return bool(
+        points.pelvis[2] <= LOTUS_PELVIS_MAX_Z
+        and max(points.left_knee[2], points.right_knee[2]) <= LOTUS_KNEE_MAX_Z
+        and _upright(points, KNEELING_MAX_TILT_DEG)
+        and bent
+        and _horizontal_dist(points.left_knee, points.right_knee) >= LOTUS_MIN_KNEE_SPREAD
+        and _horizontal_dist(points.left_foot, points.pelvis) <= LOTUS_FOOT_MAX_DIST
+        and _horizontal_dist(points.right_foot, points.pelvis) <= LOTUS_FOOT_MAX_DIST
+    )
+
+
+def is_hands_on_hips(points: BodyPoints) -> bool:
+    """Standing up, each hand resting on the side of the same-side hip with the elbow bent
+    and pointing out."""
+    torso = points.torso
+    left, _ = _body_axes(points)
+
+    def on_hip(side: float, hip: np.ndarray, shoulder: np.ndarray, elbow: np.ndarray, hand: np.ndarray) -> bool:
+        return (
+            float(np.linalg.norm(hand - hip)) <= HIP_HAND_MAX_DIST
+            and hand[2] >= hip[2] + HIP_HAND_MIN_DZ
+            and side * float(np.dot(hand[:2] - torso[:2], left)) >= HIP_HAND_MIN_SIDE
+            and elbow_bend_deg(shoulder, elbow, hand) >= ELBOW_MIN_BEND_DEG
+            and _horizontal_dist(elbow, torso) >= _horizontal_dist(hand, torso) + ELBOW_OUT_MIN_M
+        )
+
+    return bool(
+        is_standing_up(points)
+        and on_hip(1.0, points.left_hip, points.left_shoulder, points.left_elbow, points.left_hand)
+        and on_hip(-1.0, points.right_hip, points.right_shoulder, points.right_elbow, points.right_hand)
+    )
+
+
+def is_arms_crossed(points: BodyPoints) -> bool:
+    """Standing up, forearms crossed in front of the trunk: each hand past the body's
+    midline on the other side, in front of the torso, near the other arm's elbow, between
+    pelvis and shoulder height."""
+    left, forward = _body_axes(points)
+    torso = points.torso[:2]
+    top = max(points.left_shoulder[2], points.right_shoulder[2])
+    bottom = points.pelvis[2] + CROSSED_HAND_MIN_ABOVE_PELVIS
+
+    def crossed(hand: np.ndarray, side: float, other_elbow: np.ndarray) -> bool:
+        return (
+            side * float(np.dot(hand[:2] - torso, left)) >= CROSSED_HAND_MIN_M
+            and float(np.dot(hand[:2] - torso, forward)) >= CROSSED_HAND_MIN_FRONT
+            and float(np.linalg.norm(hand - other_elbow)) <= CROSSED_HAND_ELBOW_MAX_DIST
+            and bottom <= hand[2] <= top
+        )
+
+    return bool(
+        is_standing_up(points)
+        and crossed(points.right_hand, 1.0, points.left_elbow)
+        and crossed(points.left_hand, -1.0, points.right_elbow)
+    )
+
+
 #: Task name -> predicate.
 PREDICATES: dict[str, Callable[[BodyPoints], bool]] = {
     "standing_up": is_standing_up,
@@ -202,6 +350,9 @@ PREDICATES: dict[str, Callable[[BodyPoints], bool]] = {
     "arms_raised": is_arms_raised,
     "doing_splits": is_doing_splits,
     "standing_on_one_leg": is_standing_on_one_leg,
+    "lotus_position": is_lotus_position,
+    "hands_on_hips": is_hands_on_hips,
+    "arms_crossed": is_arms_crossed,
 }
 
 
@@ -217,6 +368,8 @@ def pose_labels(points: BodyPoints) -> dict[str, bool]:
 _ARMS_DOWN = {"right_shoulder1": 45.0, "right_shoulder2": -35.0, "right_elbow": -90.0}
 _ARMS_UP = {"right_shoulder1": -85.0, "right_shoulder2": 20.0, "right_elbow": -90.0}
 _STRAIGHT_LEGS = {"right_hip_x": 0.0, "right_hip_z": 0.0, "right_hip_y": 0.0, "right_knee": -3.0}
+_HANDS_ON_HIPS = {"right_shoulder1": 45.0, "right_shoulder2": -65.0, "right_elbow": -25.0}
+_ARMS_CROSSED = {"right_shoulder1": 60.0, "right_shoulder2": 20.0, "right_elbow": -50.0}
 
 
 def _mirror(right: Mapping[str, float]) -> dict[str, float]:
@@ -252,6 +405,21 @@ POSES: dict[str, dict[str, Any]] = {
         },
         "pitch": 0.0,
     },
+    # seated cross-legged: the waist tilts the pelvis back, the thighs point forward and
+    # out (knees near the floor), the shins fold in so the feet meet in front of the
+    # pelvis; the trunk leans 10 degrees forward and the hands rest on the knees
+    "lotus": {
+        "joints": _mirror(
+            {"abdomen_y": -30.0, "right_hip_x": 0.0, "right_hip_z": -60.0, "right_hip_y": -60.0,
+             "right_knee": -155.0, "right_shoulder1": 20.0, "right_shoulder2": -10.0, "right_elbow": -80.0}
+        ),
+        "pitch": 10.0,
+    },
+    # hands on the sides of the pelvis; the shoulders' limits point the elbows out and back
+    "hands_on_hips": {"joints": _mirror({**_HANDS_ON_HIPS, **_STRAIGHT_LEGS}), "pitch": 0.0},
+    # forearms crossed at the lower chest; the shoulders' limits keep them about 0.3 m in
+    # front of it
+    "arms_crossed": {"joints": _mirror({**_ARMS_CROSSED, **_STRAIGHT_LEGS}), "pitch": 0.0},
 }
 
 #: Names accepted by :func:`make_pose`.
@@ -261,7 +429,8 @@ POSE_NAMES: tuple[str, ...] = tuple(POSES)
 @lru_cache(maxsize=1)
 def _kinematic_model() -> Any:
     """gymnasium's Humanoid model (original look: the kinematics of every look are equal)."""
-    import rmeval.envs.humanoid  # noqa: F401  (sets MUJOCO_GL and checks the import)
+    # rmeval.envs.humanoid sets MUJOCO_GL and checks the backend: it must load before mujoco
+    import rmeval.envs.humanoid  # noqa: F401, I001
     import mujoco
 
     from rmeval.envs.humanoid_xml import build_humanoid_xml
@@ -298,13 +467,14 @@ def make_pose(
 
     Args:
         name: one of :data:`POSE_NAMES` (standing, kneeling, arms_raised, splits, lying,
-            standing_on_one_leg).
+            standing_on_one_leg, lotus, hands_on_hips, arms_crossed).
         yaw_deg: rotation about the vertical axis (0: facing +x, as at the spawn point).
         xy: horizontal position of the root.
         clearance: gap left between the lowest body point and the floor, metres.
 
-    The joint angles are set, the root is pitched for ``lying``, then the root height is
-    chosen so that the lowest sphere or capsule is ``clearance`` above the floor.
+    The joint angles are set, the root is pitched (``lying``: on its back; ``lotus``: 10
+    degrees forward), then the root height is chosen so that the lowest sphere or capsule
+    is ``clearance`` above the floor.
     """
     import mujoco
 

@@ -4,9 +4,10 @@ Ten tasks: CartPole, MountainCar and the eight Humanoid tasks of the paper's Tab
 (prompts copied verbatim; the paper did no prompt engineering). Each :class:`Task` says
 which gymnasium environment it runs in (:mod:`rmeval.envs` ids), how a state is judged a
 goal state, and, for the Humanoid, which automatic predicate of
-:mod:`rmeval.envs.pose_predicates` gives first-estimate labels (``None``: human labels
-only). ``paper_success_rate`` is the human-rated success of the paper's ViT-bigG-14 agent
-(Table 1; classic-control tasks: not reported as a rate).
+:mod:`rmeval.envs.pose_predicates` gives first-estimate labels (every task has one;
+``None`` would mean human labels only). ``paper_success_rate`` is the human-rated
+success of the paper's ViT-bigG-14 agent (Table 1; classic-control tasks: not reported
+as a rate).
 
 >>> get_task("kneeling").goal_prompt
 'a humanoid robot kneeling'
@@ -105,7 +106,7 @@ _TASKS: tuple[Task, ...] = (
         "Lotus position",
         "a humanoid robot seated down, meditating in the lotus position",
         "seated on the ground, legs crossed, trunk upright",
-        None,
+        "lotus_position",
         1.00,
     ),
     _humanoid(
@@ -137,7 +138,7 @@ _TASKS: tuple[Task, ...] = (
         "Hands on hips",
         "a humanoid robot standing up with hands on hips",
         "standing, both hands resting on the hips",
-        None,
+        "hands_on_hips",
         0.64,
     ),
     _humanoid(
@@ -145,7 +146,7 @@ _TASKS: tuple[Task, ...] = (
         "Arms crossed",
         "a humanoid robot standing up, with its arms crossed",
         "standing, arms folded across the chest",
-        None,
+        "arms_crossed",
         0.00,
     ),
     _humanoid(

@@ -2,13 +2,15 @@
 
 A pose set mixes *pose variants*: the example poses of
 :mod:`rmeval.envs.pose_predicates` (standing, kneeling, arms raised, splits, lying,
-standing on one leg) and a few more built from them (kneeling on one knee, kneeling with
-the arms up, one arm raised, arms forward, crouching, sitting). Each frame takes a
-variant, adds Gaussian noise to every joint angle (clipped to the joint's range), turns
-the body to a random heading, moves it a little within the fixed camera's view and rests
-it on the floor. Its labels are then computed by the predicates from the perturbed
-configuration, so a strongly perturbed "kneeling" variant may well be labelled not
-kneeling: the labels always describe the pose actually shown.
+standing on one leg, lotus, hands on hips, arms crossed) and more built from them, many
+of them near misses of a task (kneeling on one knee, kneeling with the arms up, one arm
+raised, arms forward, crouching, sitting, sitting with the knees up, one hand on the hip,
+hands on the belly, one arm across, kneeling with hands on hips or arms crossed). Each
+frame takes a variant, adds Gaussian noise to every joint angle (clipped to the joint's
+range), turns the body to a random heading, moves it a little within the fixed camera's
+view and rests it on the floor. Its labels are then computed by the predicates from the
+perturbed configuration, so a strongly perturbed "kneeling" variant may well be labelled
+not kneeling: the labels always describe the pose actually shown.
 
 How many frames each variant gets is fixed by a *mix* (variant -> weight); each task
 with a predicate has a default mix (:data:`TASK_MIXES`) chosen so both classes are well
@@ -27,11 +29,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rmeval.envs.pose_predicates import POSES
 from rmeval.errors import InvalidInputError
 from rmeval.rendering.seeds import POSE_ORDER, POSE_PERTURB, item_rng
 
 _ARMS_UP_R = {"right_shoulder1": -85.0, "right_shoulder2": 20.0, "right_elbow": -90.0}
 _ARMS_UP_L = {"left_shoulder1": 85.0, "left_shoulder2": -20.0, "left_elbow": -90.0}
+_LEFT_ARM_DOWN = {"left_shoulder1": -45.0, "left_shoulder2": 35.0, "left_elbow": -90.0}
+
+
+def _arm_joints(pose: str) -> dict[str, float]:
+    """The shoulder and elbow angles of an example pose of :mod:`rmeval.envs.pose_predicates`."""
+    return {j: v for j, v in POSES[pose]["joints"].items() if "shoulder" in j or "elbow" in j}
+
 
 #: Pose variant -> (example pose of :func:`rmeval.envs.pose_predicates.make_pose`,
 #: joint angles in degrees that replace the example's).
@@ -61,6 +71,23 @@ POSE_VARIANTS: dict[str, tuple[str, dict[str, float]]] = {
     ),
     "splits": ("splits", {}),
     "lying": ("lying", {}),
+    "lotus": ("lotus", {}),
+    "sitting_knees_up": (
+        "lotus",
+        {"right_hip_z": 0.0, "right_hip_y": -105.0, "right_knee": -135.0,
+         "left_hip_z": 0.0, "left_hip_y": -105.0, "left_knee": -135.0},
+    ),
+    "hands_on_hips": ("hands_on_hips", {}),
+    "one_hand_on_hip": ("hands_on_hips", dict(_LEFT_ARM_DOWN)),
+    "kneeling_hands_on_hips": ("kneeling", _arm_joints("hands_on_hips")),
+    "hands_on_belly": (
+        "standing",
+        {"right_shoulder1": 55.0, "right_shoulder2": -45.0, "right_elbow": 0.0,
+         "left_shoulder1": -55.0, "left_shoulder2": 45.0, "left_elbow": 0.0},
+    ),
+    "arms_crossed": ("arms_crossed", {}),
+    "one_arm_across": ("arms_crossed", dict(_LEFT_ARM_DOWN)),
+    "kneeling_arms_crossed": ("kneeling", _arm_joints("arms_crossed")),
 }
 
 #: Names accepted in a mix.
@@ -93,12 +120,27 @@ TASK_MIXES: dict[str, dict[str, float]] = {
         "standing_on_one_leg": 4, "standing": 2, "arms_raised": 1, "one_arm_raised": 1,
         "kneeling": 1, "crouching": 1, "lying": 0.5,
     },
+    "lotus_position": {
+        "lotus": 4, "sitting": 1.5, "sitting_knees_up": 1.5, "kneeling": 1, "crouching": 1,
+        "splits": 1, "standing": 0.5, "lying": 0.5,
+    },
+    "hands_on_hips": {
+        "hands_on_hips": 5, "one_hand_on_hip": 1.5, "kneeling_hands_on_hips": 1,
+        "hands_on_belly": 1, "standing": 1.5, "arms_crossed": 0.5, "arms_forward": 0.5,
+        "arms_raised": 0.5, "crouching": 0.5,
+    },
+    "arms_crossed": {
+        "arms_crossed": 5, "one_arm_across": 1.5, "kneeling_arms_crossed": 1,
+        "hands_on_belly": 1.5, "hands_on_hips": 1, "arms_forward": 1, "standing": 1,
+        "arms_raised": 0.5,
+    },
 }
-DEFAULT_MIX: dict[str, float] = {name: 1.0 for name in VARIANT_NAMES}
+DEFAULT_MIX: dict[str, float] = dict.fromkeys(VARIANT_NAMES, 1.0)
 
 #: Default perturbation: joint noise (degrees, standard deviation), horizontal offset
 #: radius (metres) and heading range (degrees). With 8 degrees about two thirds of the
-#: kneeling variants stay kneeling by the predicate and half of the splits stay splits;
+#: kneeling variants stay kneeling by the predicate and half of the splits stay splits
+#: (lotus: nearly all stay lotus; hands on hips and arms crossed: about four in five);
 #: within 0.4 m of the origin every pose stays inside the fixed camera's view.
 DEFAULT_JOINT_NOISE_DEG = 8.0
 DEFAULT_XY_RADIUS = 0.3

@@ -18,8 +18,8 @@ state columns describe the row's state:
   ``root_x .. root_qz``, then the hinge joints; enough to render the frame again with
   :class:`rmeval.envs.humanoid.HumanoidPoseRenderer`); one ``auto_<task>`` column per
   automatic pose predicate (:mod:`rmeval.envs.pose_predicates`); ``label`` and
-  ``auto_label`` from the task's predicate when it has one, else unlabelled (lotus
-  position, hands on hips, arms crossed: human labels only).
+  ``auto_label`` from the task's predicate (every Humanoid task has one; a task without
+  one would leave them unlabelled, for human labels only).
 
 Predicate labels are first estimates; the labelling app's human labels override them.
 The ``checkpoint`` column names the policy, so trajectory scores group by checkpoint.
