@@ -200,3 +200,39 @@ def test_a_failed_task_is_reported_with_its_own_error():
     died = RuntimeError("The actor died unexpectedly before finishing this task.\n\tclass_name: MapWorker")
     assert _failure_text(died) == "The actor died unexpectedly before finishing this task."
     assert _failure_text(RuntimeError("")) == "RuntimeError"
+
+
+class _Cluster:
+    """What `_plan` reads of a Ray cluster: its total resources."""
+
+    def __init__(self, cpus: float, gpus: float) -> None:
+        self._res = {"CPU": cpus, **({"GPU": gpus} if gpus else {})}
+
+    def cluster_resources(self) -> dict[str, float]:
+        return self._res
+
+
+@pytest.mark.parametrize(
+    ("cpus", "gpus", "per_replica", "replicas", "expected"),
+    [
+        (64, 8, None, None, (1.0, 8, "cuda")),  # one replica per GPU by default
+        (64, 8, 2.0, None, (2.0, 4, "cuda")),  # a model too big for one GPU
+        (64, 8, 0.5, None, (0.5, 16, "cuda")),  # two small replicas share a GPU
+        (64, 8, 1.0, 3, (1.0, 3, "cuda")),  # --replicas caps the pool
+        (16, 0, None, None, (0.0, 4, "cpu")),  # no GPUs: CPU replicas, half the CPUs up to 4
+        (2, 0, None, None, (0.0, 1, "cpu")),
+        (16, 4, 0.0, 2, (0.0, 2, "cpu")),  # CPU replicas asked for on a GPU cluster
+    ],
+)
+def test_replica_plan_follows_the_cluster(cpus, gpus, per_replica, replicas, expected):
+    from rmeval.ray_engine import _plan
+
+    assert _plan(_Cluster(cpus, gpus), per_replica, replicas) == expected
+
+
+def test_replica_plan_refuses_more_gpus_than_the_cluster_has():
+    from rmeval.errors import InvalidInputError
+    from rmeval.ray_engine import _plan
+
+    with pytest.raises(InvalidInputError, match="has 2 GPU"):
+        _plan(_Cluster(16, 2), 4.0, None)
