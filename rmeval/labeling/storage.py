@@ -482,17 +482,25 @@ class LabelStore:
     def undo_last(self, dataset: str, rater: str, *, session: str = "") -> LabelEvent | None:
         """Retract ``rater``'s latest live answer in ``dataset``; return it (None if there is none).
 
-        Appends a ``retract`` event; the answer before it (if any) becomes current again.
+        With ``session`` (a browser tab), the latest live answer given in that session is
+        retracted, so a rater labelling in two tabs undoes each tab's own answers; when the
+        session has none left (a reloaded page is a new session), the rater's latest live
+        answer from any session. Appends a ``retract`` event; the answer before it (if any)
+        becomes current again.
         """
         rater = check_rater(rater)
+        latest = (
+            "SELECT e.id, e.dataset, e.frame, e.rater, e.kind, e.label, e.time FROM label_events AS e "
+            "WHERE e.dataset = ? AND e.rater = ? AND e.kind IN ('label', 'skip') {session_clause}"
+            "AND NOT EXISTS (SELECT 1 FROM label_events AS r WHERE r.retracts = e.id) "
+            "ORDER BY e.id DESC LIMIT 1"
+        )
         with self._writing("undo the last label") as con:
-            row = con.execute(
-                "SELECT e.id, e.dataset, e.frame, e.rater, e.kind, e.label, e.time FROM label_events AS e "
-                "WHERE e.dataset = ? AND e.rater = ? AND e.kind IN ('label', 'skip') "
-                "AND NOT EXISTS (SELECT 1 FROM label_events AS r WHERE r.retracts = e.id) "
-                "ORDER BY e.id DESC LIMIT 1",
-                (dataset, rater),
-            ).fetchone()
+            row = None
+            if session:
+                row = con.execute(latest.format(session_clause="AND e.session = ? "), (dataset, rater, session)).fetchone()
+            if row is None:
+                row = con.execute(latest.format(session_clause=""), (dataset, rater)).fetchone()
             if row is None:
                 return None
             con.execute(

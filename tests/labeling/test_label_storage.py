@@ -284,3 +284,19 @@ def test_two_threads_writing_at_once_lose_nothing(tmp_path):
     assert not errors
     cur = store.current_labels(DS)
     assert cur.groupby("rater").size().to_dict() == {"alice": 90, "bob": 90}
+
+
+def test_undo_takes_back_this_tabs_answer_first(tmp_path):
+    """One rater in two browser tabs: each tab's Undo retracts that tab's latest answer."""
+    store = LabelStore.open(tmp_path / "l.sqlite")
+    store.add_label(DS, "f0", "alice", 1, session="tab-a")
+    store.add_label(DS, "f1", "alice", 0, session="tab-b")
+    store.add_label(DS, "f2", "alice", 1, session="tab-a")
+    store.add_label(DS, "f3", "alice", 1, session="tab-b")  # the latest overall
+    assert store.undo_last(DS, "alice", session="tab-a").frame == "f2"
+    assert store.undo_last(DS, "alice", session="tab-a").frame == "f0"
+    # tab-a has nothing left (e.g. after a reload, a new session): the rater's latest answer
+    assert store.undo_last(DS, "alice", session="tab-a").frame == "f3"
+    assert store.undo_last(DS, "alice", session="tab-b").frame == "f1"
+    assert store.undo_last(DS, "alice", session="tab-b") is None
+    assert set(store.current_labels(DS)["frame"]) == set()
