@@ -125,11 +125,14 @@ def run(args: argparse.Namespace) -> int:
             loaded = load_model(ref, device=args.device, weights_dir=args.weights_dir)
             emb = Embedder(loaded, batch_size=args.batch_size, precision=args.precision, cache=cache,
                            progress=False if args.no_progress else None, compile=args.compile)
+            t1 = time.perf_counter()
             out = emb.embed_dataset(dataset, rows)
-            dt = time.perf_counter() - t0
+            t2 = time.perf_counter()
+            rate = f", {len(out) / (t2 - t1):,.0f} frames/s" if t2 > t1 else ""
             say(
                 f"{ref.id}: {len(out)} frames, {emb.stats.encoded} encoded, {emb.stats.cached} from cache, "
-                f"dim {out.shape[1]}, {dt:.1f} s on {loaded.device}"
+                f"dim {out.shape[1]}, {t2 - t0:.1f} s on {loaded.device} "
+                f"(model {t1 - t0:.1f} s; embedding {t2 - t1:.1f} s{rate})"
             )
             if ref.is_random:
                 randoms.append(ref.id)
