@@ -156,6 +156,8 @@ def main() -> None:
     p.add_argument("--dataset", default=None,
                    help="measure the disk-to-cache path on this dataset (cold temporary cache) instead of frames in memory")
     args = p.parse_args()
+    if args.read_workers < 0:
+        p.error(f"--read-workers must be >= 1 (or 0 for the default), got {args.read_workers}")
     if args.threads:
         torch.set_num_threads(args.threads)
 

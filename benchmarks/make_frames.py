@@ -30,20 +30,26 @@ def variant(frame: np.ndarray, k: int) -> np.ndarray:
 
 
 def make_frames(out: Path, n: int, *, overwrite: bool = False) -> None:
+    """Write ``n`` distinct frames to the dataset ``out`` (atomic: nothing is left on failure)."""
     from rmeval.cache import frame_keys
     from rmeval.dataset import DatasetMetadata, load_dataset, write_dataset
+    from rmeval.errors import InvalidInputError
 
     base = np.concatenate([load_dataset(DATASETS / name).read_frames(workers=4) for name in SOURCES])
-    if n > len(base) * 2 * base.shape[2]:
-        raise SystemExit(f"--frames {n}: at most {len(base) * 2 * base.shape[2]} distinct variants")
+    most = len(base) * 2 * base.shape[2]
+    if not 1 <= n <= most:
+        raise InvalidInputError(f"--frames {n}: give between 1 and {most} (the distinct variants there are)")
 
     def frames() -> Iterator[np.ndarray]:
+        seen: set[bytes] = set()
         for i in range(n):
-            yield variant(base[i % len(base)], i // len(base))
+            frame = variant(base[i % len(base)], i // len(base))
+            key = frame_keys(frame[None])[0]
+            if key in seen:  # write_dataset then removes what it wrote
+                raise InvalidInputError(f"variant {i} repeats an earlier frame; use fewer --frames")
+            seen.add(key)
+            yield frame
 
-    keys = frame_keys(np.stack(list(frames())), workers=4)
-    if len(set(keys.tolist())) != n:
-        raise SystemExit("two variants came out identical; use fewer --frames")
     index = pd.DataFrame({"episode": np.zeros(n, dtype=int), "step": np.arange(n),
                           "label": pd.array([pd.NA] * n, dtype="Int8")})
     meta = DatasetMetadata(
@@ -60,8 +66,13 @@ def main() -> None:
     p.add_argument("--frames", type=int, default=8192)
     p.add_argument("--overwrite", action="store_true")
     args = p.parse_args()
+    from rmeval.errors import RmevalError
+
     t0 = time.perf_counter()
-    make_frames(args.out, args.frames, overwrite=args.overwrite)
+    try:
+        make_frames(args.out, args.frames, overwrite=args.overwrite)
+    except RmevalError as exc:
+        raise SystemExit(f"make_frames.py: {exc}") from None
     size = sum(f.stat().st_size for f in (args.out / "frames").iterdir())
     print(f"wrote {args.frames} frames to {args.out} ({size / 1e6:.0f} MB) in {time.perf_counter() - t0:.1f} s")
 

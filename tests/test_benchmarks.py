@@ -52,6 +52,21 @@ def test_make_frames_then_read_side_only(tmp_path):
     assert row[0] == "2" and all(float(v) > 0 for v in row[1:])
 
 
+def test_make_frames_refuses_bad_counts_and_existing_output(tmp_path):
+    def fails(*args: str) -> str:
+        res = subprocess.run([sys.executable, str(BENCH / "make_frames.py"), *args], capture_output=True, text=True,
+                             timeout=120, check=False)
+        assert res.returncode != 0 and "Traceback" not in res.stderr, res.stderr
+        return res.stderr
+
+    assert "--frames 0: give between 1 and" in fails(str(tmp_path / "none"), "--frames", "0")
+    assert not (tmp_path / "none").exists()
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("mine")
+    assert "exists" in fails(str(tmp_path / "taken"), "--frames", "5")
+    assert (tmp_path / "taken" / "notes.txt").read_text() == "mine"
+
+
 def test_device_scripts_are_valid_bash():
     for script in sorted((BENCH / "device").glob("*.sh")):
         res = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True, check=False)
