@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rmeval.commands.common import (
     RANDOM_WEIGHTS_NOTE,
@@ -14,7 +17,12 @@ from rmeval.commands.common import (
     warn,
 )
 from rmeval.errors import InvalidInputError, RmevalError
-from rmeval.registry import parse_models
+from rmeval.registry import ModelRef, parse_models
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from rmeval.dataset import Dataset
 
 HELP = "embed a dataset's frames with one or more models into the cache"
 EPILOG = """\
@@ -71,36 +79,49 @@ def _check_engine_options(args: argparse.Namespace) -> None:
             raise InvalidInputError(f"--num-gpus-per-replica must be >= 0, got {args.num_gpus_per_replica}")
 
 
-def _run_ray(args: argparse.Namespace, dataset: object, rows: object, models: list) -> int:
-    from rmeval.ray_engine import ray_session, run_ray_embedding
+def _each_model(models: list[ModelRef], embed_one: Callable[[ModelRef], str], cache_root: Path) -> int:
+    """Embed with each model in turn (one summary line each), then name the cache and any random weights.
 
+    A model that fails is reported and skipped; the exit code is 1 if any failed.
+    """
     failed = 0
     randoms = []
-    with ray_session(args.ray_address):
-        for ref in models:
-            try:
-                res = run_ray_embedding(
-                    dataset, ref.id, cache_dir=args.cache_dir, batch_size=args.batch_size, precision=args.precision,
-                    num_gpus_per_replica=args.num_gpus_per_replica, rows=rows, replicas=args.replicas,
-                    weights_dir=args.weights_dir, progress=not args.no_progress,
-                    compile=bool(getattr(args, "compile", False)),
-                )
-                dim = res.embeddings.shape[1] if res.embeddings.ndim == 2 else 0
-                say(
-                    f"{ref.id}: {len(res.embeddings)} frames, {res.encoded} encoded, {res.cached} from cache, "
-                    f"dim {dim}, {res.seconds:.1f} s on {res.replicas} {res.device} replica(s) (Ray)"
-                )
-                if ref.is_random:
-                    randoms.append(ref.id)
-            except RmevalError as exc:
-                failed += 1
-                warn(f"rmeval: {ref.id} failed: {exc}")
-    from rmeval.cache import EmbeddingCache
-
-    say(f"cache: {EmbeddingCache(args.cache_dir).root}")
+    for ref in models:
+        try:
+            say(embed_one(ref))
+        except RmevalError as exc:
+            failed += 1
+            warn(f"rmeval: {ref.id} failed: {exc}")
+            continue
+        if ref.is_random:
+            randoms.append(ref.id)
+    say(f"cache: {cache_root}")
     if randoms:
         say(RANDOM_WEIGHTS_NOTE.format(models=", ".join(randoms)))
     return 1 if failed else 0
+
+
+def _summary(ref: ModelRef, n: int, encoded: int, cached: int, dim: int, where: str) -> str:
+    return f"{ref.id}: {n} frames, {encoded} encoded, {cached} from cache, dim {dim}, {where}"
+
+
+def _run_ray(args: argparse.Namespace, dataset: Dataset, rows: np.ndarray | None, models: list[ModelRef]) -> int:
+    from rmeval.cache import EmbeddingCache
+    from rmeval.ray_engine import ray_session, run_ray_embedding
+
+    def embed_one(ref: ModelRef) -> str:
+        res = run_ray_embedding(
+            dataset, ref.id, cache_dir=args.cache_dir, batch_size=args.batch_size, precision=args.precision,
+            num_gpus_per_replica=args.num_gpus_per_replica, rows=rows, replicas=args.replicas,
+            weights_dir=args.weights_dir, progress=not args.no_progress,
+            compile=bool(getattr(args, "compile", False)),
+        )
+        dim = res.embeddings.shape[1] if res.embeddings.ndim == 2 else 0
+        return _summary(ref, len(res.embeddings), res.encoded, res.cached, dim,
+                        f"{res.seconds:.1f} s on {res.replicas} {res.device} replica(s) (Ray)")
+
+    with ray_session(args.ray_address):
+        return _each_model(models, embed_one, EmbeddingCache(args.cache_dir).root)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -117,29 +138,17 @@ def run(args: argparse.Namespace) -> int:
     if args.engine == "ray":
         return _run_ray(args, dataset, rows, models)
     cache = EmbeddingCache(args.cache_dir)
-    failed = 0
-    randoms = []
-    for ref in models:
-        try:
-            t0 = time.perf_counter()
-            loaded = load_model(ref, device=args.device, weights_dir=args.weights_dir)
-            emb = Embedder(loaded, batch_size=args.batch_size, precision=args.precision, cache=cache,
-                           progress=False if args.no_progress else None, compile=args.compile)
-            t1 = time.perf_counter()
-            out = emb.embed_dataset(dataset, rows)
-            t2 = time.perf_counter()
-            rate = f", {len(out) / (t2 - t1):,.0f} frames/s" if t2 > t1 else ""
-            say(
-                f"{ref.id}: {len(out)} frames, {emb.stats.encoded} encoded, {emb.stats.cached} from cache, "
-                f"dim {out.shape[1]}, {t2 - t0:.1f} s on {loaded.device} "
-                f"(model {t1 - t0:.1f} s; embedding {t2 - t1:.1f} s{rate})"
-            )
-            if ref.is_random:
-                randoms.append(ref.id)
-        except RmevalError as exc:
-            failed += 1
-            warn(f"rmeval: {ref.id} failed: {exc}")
-    say(f"cache: {cache.root}")
-    if randoms:
-        say(RANDOM_WEIGHTS_NOTE.format(models=", ".join(randoms)))
-    return 1 if failed else 0
+
+    def embed_one(ref: ModelRef) -> str:
+        t0 = time.perf_counter()
+        loaded = load_model(ref, device=args.device, weights_dir=args.weights_dir)
+        emb = Embedder(loaded, batch_size=args.batch_size, precision=args.precision, cache=cache,
+                       progress=False if args.no_progress else None, compile=args.compile)
+        t1 = time.perf_counter()
+        out = emb.embed_dataset(dataset, rows)
+        t2 = time.perf_counter()
+        rate = f", {len(out) / (t2 - t1):,.0f} frames/s" if t2 > t1 else ""
+        return _summary(ref, len(out), emb.stats.encoded, emb.stats.cached, out.shape[1],
+                        f"{t2 - t0:.1f} s on {loaded.device} (model {t1 - t0:.1f} s; embedding {t2 - t1:.1f} s{rate})")
+
+    return _each_model(models, embed_one, cache.root)
