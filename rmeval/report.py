@@ -304,7 +304,7 @@ def scaling_section(ctx: ReportContext) -> Section:
             "info",
         )
         return Section("scaling", title, body, available=False)
-    from rmeval.commands.scaling import scaling_artifacts
+    from rmeval.scaling_figures import scaling_artifacts
 
     artifacts, fits, warnings = scaling_artifacts(table, ctx.name)
     parts = [

@@ -1,8 +1,8 @@
 """How reward-model quality scales with model size (paper Section 4.4, Figures 4 and 7).
 
 Pure functions over tidy DataFrames and arrays, in the style of evaluating-rewards and
-rliable; no plotting here (see :mod:`rmeval.plots`) and no files (see
-:mod:`rmeval.commands.scaling`).
+rliable; no plotting here (see :mod:`rmeval.plots`) and no files (figures:
+:mod:`rmeval.scaling_figures`; files: ``rmeval scaling``).
 
 - :func:`check_results`: validate a results table (the CSV ``rmeval epic`` writes, one
   row per (model, alpha)) and fill sizes from the registry where it can.

@@ -12,22 +12,8 @@ from typing import Any
 
 import pandas as pd
 
+from rmeval.dataset.bundled import BUNDLED_DATASET, bundled_dataset, datasets_dir  # noqa: F401  (used by the commands)
 from rmeval.errors import RmevalError
-
-#: The dataset ``rmeval epic`` uses when --dataset is not given.
-BUNDLED_DATASET = "cartpole-angle"
-
-
-def datasets_dir() -> Path:
-    """``$RMEVAL_DATASETS``, else the repository's ``datasets/``, else ``./datasets``."""
-    if os.environ.get("RMEVAL_DATASETS"):
-        return Path(os.environ["RMEVAL_DATASETS"]).expanduser()
-    repo = Path(__file__).resolve().parents[2] / "datasets"
-    return repo if repo.is_dir() else Path.cwd() / "datasets"
-
-
-def bundled_dataset() -> Path:
-    return datasets_dir() / BUNDLED_DATASET
 
 
 def add_reward_options(parser: argparse.ArgumentParser, *, alpha_default: str) -> None:

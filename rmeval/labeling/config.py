@@ -49,7 +49,7 @@ def config_from_env(environ: Mapping[str, str] | None = None) -> AppConfig:
     if env.get(ENV_DATASET):
         dataset = Path(env[ENV_DATASET]).expanduser()
     else:
-        from rmeval.commands.common import bundled_dataset
+        from rmeval.dataset.bundled import bundled_dataset
 
         dataset = bundled_dataset()
     db = Path(env[ENV_DB]).expanduser() if env.get(ENV_DB) else None
