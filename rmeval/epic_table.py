@@ -16,30 +16,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rmeval.epic.result import METRIC_COLUMNS
 from rmeval.errors import DatasetError
 from rmeval.registry import ModelRef
 
-#: Column order of the results table.
-COLUMNS = [
-    "dataset",
-    "model",
-    "arch",
-    "weights",
-    "random_weights",
-    "params_m",
-    "image_gflops",
-    "alpha",
-    "epic",
-    "epic_ci_low",
-    "epic_ci_high",
-    "ci_level",
-    "pearson_rho",
-    "mean_reward_goal",
-    "mean_reward_non_goal",
-    "n_labelled",
-    "n_goal",
-    "precision",
-]
+#: Column order of the results table: who was scored, then alpha and the metrics of
+#: :class:`rmeval.epic.EpicResult` (:data:`rmeval.epic.METRIC_COLUMNS`), then the precision.
+IDENTITY_COLUMNS = ["dataset", "model", "arch", "weights", "random_weights", "params_m", "image_gflops"]
+COLUMNS = [*IDENTITY_COLUMNS, "alpha", *METRIC_COLUMNS, "precision"]
 
 
 @dataclass
@@ -96,7 +80,7 @@ def model_epic_rows(
     res = epic_with_ci(rewards, labels, n_resamples=job.n_resamples, level=job.ci_level, seed=job.seed)
     spec = ref.spec
     rows = []
-    for k, alpha in enumerate(job.alphas):
+    for alpha, metrics in zip(job.alphas, res.rows()):
         rows.append(
             {
                 "dataset": dataset_name,
@@ -107,15 +91,7 @@ def model_epic_rows(
                 "params_m": params_m,
                 "image_gflops": spec.image_gflops if spec else float("nan"),
                 "alpha": float(alpha),
-                "epic": float(res["epic"][k]),
-                "epic_ci_low": float(res["ci_low"][k]),
-                "epic_ci_high": float(res["ci_high"][k]),
-                "ci_level": job.ci_level,
-                "pearson_rho": float(res["rho"][k]),
-                "mean_reward_goal": float(res["mean_goal"][k]),
-                "mean_reward_non_goal": float(res["mean_non_goal"][k]),
-                "n_labelled": int(np.asarray(res["n"]).reshape(-1)[0]),
-                "n_goal": int(np.asarray(res["n_goal"]).reshape(-1)[0]),
+                **metrics,
                 "precision": job.precision,
             }
         )
@@ -124,19 +100,14 @@ def model_epic_rows(
 
 def check_labels(labels: np.ndarray, dataset_name: str) -> None:
     """Raise DatasetError unless there are both goal and non-goal labelled frames."""
-    n = len(labels)
-    if n == 0:
+    from rmeval.epic import check_both_classes
+
+    if len(labels) == 0:
         raise DatasetError(
             f"dataset {dataset_name!r} has no labelled frames; label some (rmeval label) or "
             "fill the index's label column with 0/1."
         )
-    n_goal = int(labels.sum())
-    if n_goal in (0, n):
-        which = "goal" if n_goal == n else "non-goal"
-        raise DatasetError(
-            f"all {n} labelled frames of {dataset_name!r} are {which}: EPIC needs both goal "
-            "and non-goal frames (its correlation is undefined otherwise)."
-        )
+    check_both_classes(labels, of=f" of {dataset_name!r}", error=DatasetError)
 
 
 def run_epic(

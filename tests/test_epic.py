@@ -318,25 +318,43 @@ def test_bootstrap_width_shrinks_with_n() -> None:
 
 
 def test_epic_with_ci_fields() -> None:
-    rewards, labels = _clip_like(400, 3, seed=19)
-    out = epic_with_ci(rewards, labels, n_resamples=100, seed=2)
-    assert set(out) == {"epic", "ci_low", "ci_high", "rho", "mean_goal", "mean_non_goal", "n", "n_goal"}
-    for v in out.values():
-        assert np.shape(v) == (3,)
-    np.testing.assert_allclose(out["epic"], epic_from_labels(rewards, labels), atol=1e-15)
-    np.testing.assert_allclose(out["rho"], pearson_with_labels(rewards, labels), atol=1e-15)
-    low, high = epic_bootstrap_ci(rewards, labels, n_resamples=100, seed=2)
-    np.testing.assert_array_equal(out["ci_low"], low)
-    np.testing.assert_array_equal(out["ci_high"], high)
-    np.testing.assert_allclose(out["mean_goal"], rewards[:, labels].mean(axis=1), rtol=1e-14)
-    np.testing.assert_allclose(out["mean_non_goal"], rewards[:, ~labels].mean(axis=1), rtol=1e-14)
-    assert out["mean_goal"][0] > 0.2  # raw, not centred
-    assert list(out["n"]) == [400] * 3 and list(out["n_goal"]) == [int(labels.sum())] * 3
+    from rmeval.epic import METRIC_COLUMNS, EpicResult
 
-    single = epic_with_ci(rewards[1], labels, n_resamples=100, seed=2)
-    assert isinstance(single["epic"], float) and isinstance(single["n_goal"], int)
-    assert single["epic"] == pytest.approx(out["epic"][1], abs=1e-15)
-    assert single["ci_low"] == pytest.approx(out["ci_low"][1], abs=1e-12)
+    rewards, labels = _clip_like(400, 3, seed=19)
+    out = epic_with_ci(rewards, labels, n_resamples=100, seed=2, level=0.9)
+    assert isinstance(out, EpicResult) and len(out) == 3
+    for name in ("epic", "epic_ci_low", "epic_ci_high", "pearson_rho", "mean_reward_goal", "mean_reward_non_goal"):
+        assert getattr(out, name).shape == (3,)
+    np.testing.assert_allclose(out.epic, epic_from_labels(rewards, labels), atol=1e-15)
+    np.testing.assert_allclose(out.pearson_rho, pearson_with_labels(rewards, labels), atol=1e-15)
+    low, high = epic_bootstrap_ci(rewards, labels, n_resamples=100, seed=2, level=0.9)
+    np.testing.assert_array_equal(out.epic_ci_low, low)
+    np.testing.assert_array_equal(out.epic_ci_high, high)
+    np.testing.assert_allclose(out.mean_reward_goal, rewards[:, labels].mean(axis=1), rtol=1e-14)
+    np.testing.assert_allclose(out.mean_reward_non_goal, rewards[:, ~labels].mean(axis=1), rtol=1e-14)
+    assert out.mean_reward_goal[0] > 0.2  # raw, not centred
+    assert (out.n_labelled, out.n_goal, out.ci_level) == (400, int(labels.sum()), 0.9)
+
+    rows = out.rows()
+    assert len(rows) == 3 and all(list(r) == list(METRIC_COLUMNS) for r in rows)
+    assert rows[2]["epic"] == out.epic[2] and isinstance(rows[2]["n_goal"], int)
+
+    single = epic_with_ci(rewards[1], labels, n_resamples=100, seed=2, level=0.9)
+    assert len(single) == 1
+    assert single.epic[0] == pytest.approx(out.epic[1], abs=1e-15)
+    assert single.epic_ci_low[0] == pytest.approx(out.epic_ci_low[1], abs=1e-12)
+
+
+def test_one_both_classes_check_for_every_epic_path() -> None:
+    from rmeval.epic import check_both_classes
+    from rmeval.epic_table import check_labels
+    from rmeval.errors import DatasetError
+
+    assert check_both_classes(np.array([1, 0, 0, 1, 1])) == 3
+    with pytest.raises(InvalidInputError, match="all 3 labelled frames are non-goal; EPIC needs both"):
+        check_both_classes(np.zeros(3, dtype=np.int8))
+    with pytest.raises(DatasetError, match="all 2 labelled frames of 'toy' are goal; EPIC needs both"):
+        check_labels(np.ones(2, dtype=np.int8), "toy")
 
 
 # ------------------------------------------------------------------ general EPIC

@@ -24,12 +24,16 @@ numpy only (no torch).
 from __future__ import annotations
 
 from rmeval.epic.bootstrap import epic_bootstrap_ci, epic_with_ci
-from rmeval.epic.goal import epic_from_labels, pearson_with_labels
+from rmeval.epic.goal import check_both_classes, epic_from_labels, pearson_with_labels
+from rmeval.epic.result import METRIC_COLUMNS, EpicResult
 from rmeval.epic.sample import RewardFn, canonicalize_rewards, epic_distance, sample_epic_distance
 
 __all__ = [
+    "METRIC_COLUMNS",
+    "EpicResult",
     "RewardFn",
     "canonicalize_rewards",
+    "check_both_classes",
     "epic_bootstrap_ci",
     "epic_distance",
     "epic_from_labels",

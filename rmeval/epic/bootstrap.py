@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from rmeval.epic.goal import epic_of_rho, rho_rows, validate
+from rmeval.epic.result import EpicResult
 from rmeval.errors import InvalidInputError
 
 #: Upper bound on the bytes of one chunk of bootstrap counts (B resamples x N frames, float64).
@@ -204,41 +205,35 @@ def epic_with_ci(
     n_resamples: int = 1000,
     level: float = 0.95,
     seed: int | None = 0,
-) -> dict[str, Any]:
+) -> EpicResult:
     """EPIC by Lemma 1 with its bootstrap interval and the numbers behind it.
 
     Args:
-        rewards: ``(N,)`` or ``(K, N)`` rewards.
+        rewards: ``(N,)`` or ``(K, N)`` rewards (``(N,)`` is one variant, K = 1).
         labels: ``(N,)`` goal labels, bool or 0/1.
         n_resamples, level, seed: as :func:`epic_bootstrap_ci`.
 
     Returns:
-        A dict with keys ``epic``, ``ci_low``, ``ci_high``, ``rho``, ``mean_goal``,
-        ``mean_non_goal`` (raw, uncentred mean reward of goal / non-goal frames), ``n``
-        (frames) and ``n_goal`` (goal frames). For ``(N,)`` rewards each value is a python
-        float (``n`` and ``n_goal``: int); for ``(K, N)`` each is a ``(K,)`` array (``n``
-        and ``n_goal`` repeated), so ``pandas.DataFrame(result)`` gives one row per variant.
+        An :class:`~rmeval.epic.result.EpicResult` with (K,) arrays ``epic``,
+        ``epic_ci_low``, ``epic_ci_high``, ``pearson_rho``, ``mean_reward_goal``,
+        ``mean_reward_non_goal`` (raw, uncentred mean reward of goal / non-goal frames),
+        and ``ci_level``, ``n_labelled`` (frames), ``n_goal`` (goal frames).
 
     Raises:
         InvalidInputError: as :func:`epic_bootstrap_ci`.
     """
     n_res, lv = _check_bootstrap_args(n_resamples, level)
-    r, lab, one_row, n_goal = validate(rewards, labels)
-    k_rows, n = r.shape
+    r, lab, _, n_goal = validate(rewards, labels)
     rho = rho_rows(r, lab, n_goal)
     low, high = _bootstrap(r, lab, n_res, lv, seed)
-    result: dict[str, np.ndarray] = {
-        "epic": epic_of_rho(rho),
-        "ci_low": low,
-        "ci_high": high,
-        "rho": rho,
-        "mean_goal": r[:, lab].mean(axis=1),
-        "mean_non_goal": r[:, ~lab].mean(axis=1),
-        "n": np.full(k_rows, n, dtype=np.int64),
-        "n_goal": np.full(k_rows, n_goal, dtype=np.int64),
-    }
-    if one_row:
-        return {
-            key: (int(v[0]) if v.dtype.kind == "i" else float(v[0])) for key, v in result.items()
-        }
-    return dict(result)
+    return EpicResult(
+        epic=epic_of_rho(rho),
+        epic_ci_low=low,
+        epic_ci_high=high,
+        ci_level=lv,
+        pearson_rho=rho,
+        mean_reward_goal=r[:, lab].mean(axis=1),
+        mean_reward_non_goal=r[:, ~lab].mean(axis=1),
+        n_labelled=int(r.shape[1]),
+        n_goal=int(n_goal),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-from rmeval.errors import InvalidInputError
+from rmeval.errors import InvalidInputError, RmevalError
 
 
 def _as_rewards(rewards: ArrayLike) -> tuple[np.ndarray, bool]:
@@ -76,13 +76,25 @@ def _as_labels(labels: ArrayLike, n: int) -> np.ndarray:
     return is_one
 
 
-def _check_both_classes(lab: np.ndarray) -> int:
+def check_both_classes(
+    labels: np.ndarray, *, of: str = "", error: type[RmevalError] = InvalidInputError
+) -> int:
+    """The number of goal frames among ``labels`` ((N,) bool or 0/1); raises ``error`` unless
+    both classes are present (EPIC's correlation is undefined otherwise).
+
+    ``of`` names the frames in the message (e.g. ``" of 'cartpole-angle'"``). Every EPIC
+    path (the functions here, ``rmeval epic``, the app's Results page, ``rmeval scaling``)
+    checks its labels with this one function.
+    """
+    lab = np.asarray(labels)
     n = lab.shape[0]
-    n_goal = int(np.count_nonzero(lab))
+    if n == 0:
+        raise error(f"no frame{of} is labelled; EPIC needs labelled frames of both classes (goal and non-goal).")
+    n_goal = int(np.count_nonzero(lab == 1))
     if n_goal == n or n_goal == 0:
         cls = "goal" if n_goal == n else "non-goal"
-        raise InvalidInputError(
-            f"all {n} labelled frames are {cls}; EPIC needs both goal and non-goal frames "
+        raise error(
+            f"all {n} labelled frames{of} are {cls}; EPIC needs both goal and non-goal frames "
             "(rho with a constant label is undefined). Label some frames of the other class."
         )
     return n_goal
@@ -105,7 +117,7 @@ def _check_not_constant(r: np.ndarray) -> None:
 def validate(rewards: ArrayLike, labels: ArrayLike) -> tuple[np.ndarray, np.ndarray, bool, int]:
     r, one_row = _as_rewards(rewards)
     lab = _as_labels(labels, r.shape[1])
-    n_goal = _check_both_classes(lab)
+    n_goal = check_both_classes(lab)
     _check_not_constant(r)
     return r, lab, one_row, n_goal
 

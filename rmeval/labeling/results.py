@@ -80,25 +80,21 @@ def epic_table(
 
     Returns:
         ``(table, problems)``: one row per (model, alpha) with ``model``, ``precision``,
-        ``alpha``, ``epic``, ``ci_low``, ``ci_high``, ``rho``, ``n_labelled``, ``n_goal``;
-        and model -> message for models that could not be scored (e.g. no baseline for
-        alpha > 0, or too few labelled frames of one class).
+        ``alpha`` and the metric columns of :class:`rmeval.epic.EpicResult` (the columns of
+        ``rmeval epic``'s CSV: ``epic``, ``epic_ci_low``, ``epic_ci_high``, ``ci_level``,
+        ``pearson_rho``, ``mean_reward_goal``, ``mean_reward_non_goal``, ``n_labelled``,
+        ``n_goal``); and model -> message for models that could not be scored (e.g. no
+        baseline for alpha > 0, or too few labelled frames of one class).
     """
     import warnings
 
-    from rmeval.epic import epic_with_ci
+    from rmeval.epic import METRIC_COLUMNS, check_both_classes, epic_with_ci
 
     lab = np.asarray(labels, dtype=np.float64)
     labelled = np.isfinite(lab)
     if not labelled.any():
         raise InvalidInputError("no frame is labelled yet: label some frames (both goal and not goal) first")
-    n_goal = int((lab[labelled] == 1).sum())
-    if n_goal == 0 or n_goal == int(labelled.sum()):
-        which = "goal" if n_goal else "not goal"
-        raise InvalidInputError(
-            f"all {int(labelled.sum())} labelled frames are '{which}': EPIC needs frames of both classes "
-            "(its correlation is undefined otherwise); label some of the other class"
-        )
+    check_both_classes(lab[labelled])
     rows: list[dict[str, object]] = []
     problems: dict[str, str] = {}
     for m in models:
@@ -111,19 +107,6 @@ def epic_table(
         except InvalidInputError as exc:
             problems[m.model] = str(exc)
             continue
-        for k, alpha in enumerate(alphas):
-            rows.append(
-                {
-                    "model": m.model,
-                    "precision": m.precision,
-                    "alpha": float(alpha),
-                    "epic": float(res["epic"][k]),
-                    "ci_low": float(res["ci_low"][k]),
-                    "ci_high": float(res["ci_high"][k]),
-                    "rho": float(res["rho"][k]),
-                    "n_labelled": int(res["n"][k]),
-                    "n_goal": int(res["n_goal"][k]),
-                }
-            )
-    cols = ["model", "precision", "alpha", "epic", "ci_low", "ci_high", "rho", "n_labelled", "n_goal"]
-    return pd.DataFrame(rows, columns=cols), problems
+        for alpha, metrics in zip(alphas, res.rows()):
+            rows.append({"model": m.model, "precision": m.precision, "alpha": float(alpha), **metrics})
+    return pd.DataFrame(rows, columns=["model", "precision", "alpha", *METRIC_COLUMNS]), problems

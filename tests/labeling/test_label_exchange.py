@@ -168,7 +168,7 @@ def test_cached_models_rewards_and_epic(tiny_dataset, tmp_path):
     expected = epic_from_labels(models[1].rewards([0.5])[0, :6], labels[:6].astype(int))
     got = table[(table["model"] == "fake-1:random") & (table["alpha"] == 0.5)]["epic"].iloc[0]
     assert got == pytest.approx(expected)
-    with pytest.raises(InvalidInputError, match="both classes"):
+    with pytest.raises(InvalidInputError, match="needs both goal and non-goal frames"):
         epic_table(models, np.where(np.isnan(labels), np.nan, 1.0), [0.0])
     with pytest.raises(InvalidInputError, match="no frame is labelled"):
         epic_table(models, np.full(12, np.nan), [0.0])

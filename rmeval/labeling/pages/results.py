@@ -122,8 +122,8 @@ def _epic(ctx: common.Context, current: pd.DataFrame, frames: list[str], raters:
         st.warning(f"{model}: {message}", icon=":material/warning:")
     if not table.empty:
         st.dataframe(
-            table.assign(ci=[f"[{lo:.4f}, {hi:.4f}]" for lo, hi in zip(table["ci_low"], table["ci_high"])])[
-                ["model", "precision", "alpha", "epic", "ci", "rho", "n_labelled", "n_goal"]
+            table.assign(ci=[f"[{lo:.4f}, {hi:.4f}]" for lo, hi in zip(table["epic_ci_low"], table["epic_ci_high"])])[
+                ["model", "precision", "alpha", "epic", "ci", "pearson_rho", "n_labelled", "n_goal"]
             ].round(4),
             hide_index=True,
             column_config={"ci": "95% CI (bootstrap)"},
