@@ -18,10 +18,18 @@ shaped reward and ``rho`` the Pearson correlation over a distribution of transit
 Everything here is a pure function over numpy arrays, computed in float64; rewards are
 centred before any sum, so CLIP rewards (about 0.25 with a spread of about 0.01) lose no
 precision. Bad input raises :class:`rmeval.errors.InvalidInputError`. This module imports
-numpy only (no torch).
+numpy only (no torch). :func:`epic_with_ci` returns a typed :class:`EpicResult` whose field
+names are the metric columns of every EPIC table (:data:`METRIC_COLUMNS`).
+
+The package is also callable: ``rmeval.epic(dataset, models=[...], alphas="0:1:0.25")`` is
+the notebook function :func:`rmeval.notebook.epic` (models, embeddings, a table and a plot).
 """
 
 from __future__ import annotations
+
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
 from rmeval.epic.bootstrap import epic_bootstrap_ci, epic_with_ci
 from rmeval.epic.goal import check_both_classes, epic_from_labels, pearson_with_labels
@@ -41,3 +49,18 @@ __all__ = [
     "pearson_with_labels",
     "sample_epic_distance",
 ]
+
+if TYPE_CHECKING:
+    from rmeval.notebook import EpicRun
+
+
+class _CallableEpic(types.ModuleType):
+    """The ``rmeval.epic`` package, callable as :func:`rmeval.notebook.epic`."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> EpicRun:
+        from rmeval.notebook import epic
+
+        return epic(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableEpic
