@@ -248,7 +248,7 @@ class EmbeddingCache:
         Lets tools find what was embedded before (e.g. rewards of cached models) without
         loading any model.
         """
-        found = []
+        found: list[tuple[dict[str, str], EmbeddingStore]] = []
         base = self.root / f"v{CACHE_FORMAT_VERSION}" / kind
         if not base.is_dir():
             return found

@@ -270,7 +270,7 @@ def _locate_pretrained(ref: ModelRef, tag_cfg: dict[str, Any], weights_dir: str 
 def _probe_dim(clip: torch.nn.Module, cfg: PreprocessConfig, dev: torch.device) -> int:
     with torch.no_grad():
         x = torch.zeros(1, 3, *cfg.size, device=dev)
-        return int(clip.encode_image(x).shape[-1])
+        return int(clip.encode_image(x).shape[-1])  # type: ignore[operator]  # (open_clip's CLIP, typed as a Module)
 
 
 def fingerprint_digest(text: str) -> str:

@@ -21,6 +21,7 @@ import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rmeval.errors import InvalidInputError, RmevalError
@@ -142,8 +143,8 @@ def epic(
         device=device,
         batch_size=batch_size,
         precision=precision,
-        cache_dir=cache_dir,
-        weights_dir=weights_dir,
+        cache_dir=None if cache_dir is None else Path(cache_dir),
+        weights_dir=None if weights_dir is None else Path(weights_dir),
         n_resamples=n_resamples,
         ci_level=ci_level,
         seed=seed,

@@ -20,4 +20,4 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -c constraints.txt -e '.[test]'
 export MUJOCO_GL="${MUJOCO_GL:-egl}"  # MuJoCo renders headless through EGL (Mesa llvmpipe without a GPU)
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest --durations=15 "$@"  # the 15 slowest tests are listed at the end

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -658,14 +656,6 @@ def test_save_index_is_atomic(root: Path, monkeypatch: pytest.MonkeyPatch) -> No
         save_index(ds, index)
     assert (root / INDEX_FILE).read_bytes() == before
     assert leftovers(root) == []
-
-
-def test_import_does_not_load_torch() -> None:
-    code = "import sys, rmeval.dataset; sys.exit(1 if 'torch' in sys.modules else 0)"
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=Path(__file__).parents[1], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
 
 
 def test_dataset_repr_is_short(root: Path) -> None:

@@ -45,7 +45,7 @@ print("snippet ok")
     assert "snippet ok" in done.stdout
 
 
-def test_epic_table_matches_the_command_and_the_metric(tmp_path: Path, run) -> None:
+def test_epic_table_matches_the_command_and_the_metric(tmp_path: Path, run, cartpole_dataset) -> None:
     import pandas as pd
 
     import rmeval
@@ -59,13 +59,13 @@ def test_epic_table_matches_the_command_and_the_metric(tmp_path: Path, run) -> N
     assert list(csv.columns) == list(res.table.columns)
     np.testing.assert_allclose(csv["epic"], res.table["epic"], rtol=1e-12)
     np.testing.assert_allclose(csv["epic_ci_low"], res.table["epic_ci_low"], rtol=1e-12)
-    assert res.table["n_labelled"].iloc[0] == len(rmeval.load_dataset("cartpole-angle").labelled_rows())
+    assert res.table["n_labelled"].iloc[0] == len(cartpole_dataset.labelled_rows())
 
 
-def test_failures_raise_or_warn_never_vanish(tmp_path: Path) -> None:
+def test_failures_raise_or_warn_never_vanish(tmp_path: Path, cartpole_dataset) -> None:
     import rmeval
 
-    ds = rmeval.load_dataset("cartpole-angle", check_frames=False)
+    ds = cartpole_dataset
     models = ["rmeval-tiny", f"ViT-B-32:{tmp_path / 'missing.pt'}"]
     with pytest.raises(rmeval.RmevalError, match=r"1 of 2 models failed:\n  ViT-B-32:.*missing\.pt"):
         rmeval.epic(ds, models=models, n_resamples=20, cache_dir=tmp_path / "cache")

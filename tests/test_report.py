@@ -7,14 +7,14 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from test_scaling import small_dataset, synthetic_results
+from test_scaling import synthetic_results
 
 from rmeval import report
 from rmeval.scaling import frame_rewards_table
 
 
 @pytest.fixture
-def populated(tmp_path):
+def populated(tmp_path, small_dataset):
     """A dataset and a reports directory holding every kind of result, partly with random weights."""
     ds = small_dataset(tmp_path / "noise")
     out = tmp_path / "reports"
@@ -114,7 +114,7 @@ def test_out_says_where_the_page_goes_not_where_results_are_read(run, populated,
     assert _epic_models((results / "noise" / "index.html").read_text(encoding="utf-8")) == models
 
 
-def test_missing_results_dir_is_a_clear_error(run, tmp_path):
+def test_missing_results_dir_is_a_clear_error(run, tmp_path, small_dataset):
     ds = small_dataset(tmp_path / "noise")
     code, _, err = run("report", "--dataset", str(ds), "--results-dir", str(tmp_path / "nope"),
                        "--out", str(tmp_path / "r"))
@@ -123,7 +123,7 @@ def test_missing_results_dir_is_a_clear_error(run, tmp_path):
     assert not (tmp_path / "r").exists()  # failed before writing anything
 
 
-def test_report_without_results_says_how_to_make_them(run, tmp_path):
+def test_report_without_results_says_how_to_make_them(run, tmp_path, small_dataset):
     ds = small_dataset(tmp_path / "noise")
     (tmp_path / "results").mkdir()
     code, _, err = run("report", "--dataset", str(ds), "--results-dir", str(tmp_path / "results"),
@@ -151,7 +151,7 @@ def test_report_one_model_and_missing_dataset(run, tmp_path):
     assert "need EPIC results for two or more models" in page.replace("Scaling plots need", "need")
 
 
-def test_sections_are_pluggable(tmp_path):
+def test_sections_are_pluggable(tmp_path, small_dataset):
     ds = small_dataset(tmp_path / "noise")
 
     def extra_section(ctx: report.ReportContext) -> report.Section:
@@ -168,7 +168,7 @@ def test_sections_are_pluggable(tmp_path):
     assert "Extra &lt;stuff&gt;" in page and "noise &amp; more" in page
 
 
-def test_labelling_section_reads_the_labels_database(run, tmp_path):
+def test_labelling_section_reads_the_labels_database(run, tmp_path, small_dataset):
     storage = pytest.importorskip("rmeval.labeling.storage")
     ds = small_dataset(tmp_path / "noise")
     db = tmp_path / "labels.sqlite"

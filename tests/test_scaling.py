@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,21 +20,6 @@ from rmeval.scaling import (
     scaling_points,
     success_rates,
 )
-
-
-def small_dataset(root: Path, n: int = 40, seed: int = 0) -> Path:
-    """A tiny labelled dataset (n frames of 48x64 noise, every 4th labelled goal)."""
-    from rmeval.dataset import DatasetMetadata, write_dataset
-
-    rng = np.random.default_rng(seed)
-    frames = rng.integers(0, 256, size=(n, 48, 64, 3), dtype=np.uint8)
-    index = pd.DataFrame(
-        {"episode": np.arange(n) // 10, "step": np.arange(n) % 10, "label": pd.array((np.arange(n) % 4 == 0).astype(int), dtype="Int8")}
-    )
-    meta = DatasetMetadata(env="Noise-v0", task="noise", goal_prompts=["a <b>goal</b> & frame"],
-                           baseline_prompts=["a frame"], name="noise", label_rule="every 4th frame")
-    write_dataset(root, frames, index, meta)
-    return root
 
 
 def synthetic_results(slopes: dict[float, float], sizes: dict[str, float], *, noise: float = 0.0, random: bool = False,
@@ -234,7 +218,7 @@ def test_scaling_command_on_a_results_table(run, tmp_path):
     assert not list(out_dir.glob("histograms_*"))
 
 
-def test_scaling_command_computes_results_histograms_and_success(run, tmp_path):
+def test_scaling_command_computes_results_histograms_and_success(run, tmp_path, small_dataset):
     ds = small_dataset(tmp_path / "noise")
     cache, out_dir = tmp_path / "cache", tmp_path / "reports"
     scores = tmp_path / "scores.csv"

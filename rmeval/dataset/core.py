@@ -15,7 +15,7 @@ from rmeval.dataset.metadata import DatasetMetadata
 from rmeval.errors import DatasetError, InvalidInputError
 
 
-def _positions(rows: Sequence[int] | None, n: int) -> np.ndarray:
+def _positions(rows: Sequence[int] | np.ndarray | None, n: int) -> np.ndarray:
     """Row positions as an int array, checked against ``n`` rows."""
     if rows is None:
         return np.arange(n, dtype=np.intp)
@@ -64,7 +64,7 @@ class Dataset:
             f"labelled={labelled}, frame_size={self.frame_size})"
         )
 
-    def frame_paths(self, rows: Sequence[int] | None = None) -> list[Path]:
+    def frame_paths(self, rows: Sequence[int] | np.ndarray | None = None) -> list[Path]:
         """Absolute paths of the frames of ``rows`` (all rows when None), in that order."""
         pos = _positions(rows, len(self))
         frames = self.index["frame"].to_numpy(dtype=object)[pos]
@@ -75,7 +75,7 @@ class Dataset:
         """(k,) intp positions of the rows whose label is 0 or 1, ascending."""
         return np.flatnonzero(self.index["label"].notna().to_numpy()).astype(np.intp)
 
-    def labels(self, rows: Sequence[int] | None = None) -> np.ndarray:
+    def labels(self, rows: Sequence[int] | np.ndarray | None = None) -> np.ndarray:
         """(n,) int8 labels (1 goal, 0 not goal) of ``rows`` (all rows when None).
 
         Raises :class:`InvalidInputError` naming the rows that are not labelled; pass
@@ -95,7 +95,7 @@ class Dataset:
             )
         return labels.to_numpy(dtype=np.int8)
 
-    def read_frames(self, rows: Sequence[int] | None = None, *, workers: int = 4) -> np.ndarray:
+    def read_frames(self, rows: Sequence[int] | np.ndarray | None = None, *, workers: int = 4) -> np.ndarray:
         """(n, H, W, 3) uint8 RGB frames of ``rows`` (all rows when None), in that order.
 
         Decodes on ``workers`` threads (PNG decoding releases the GIL). Raises

@@ -91,7 +91,7 @@ def load_dataset(path: str | Path, *, check_frames: bool = True) -> Dataset:
             else:
                 first = next((i for i, p in enumerate(paths) if p is not None), None)
                 if first is not None:
-                    keep = [None] * len(paths)
+                    keep: list[str | None] = [None] * len(paths)
                     keep[first] = paths[first]
                     frame_size = check_sizes(keep, frames, problems)
     problems.raise_if_any(f"{root} is not a valid rmeval dataset")

@@ -76,14 +76,14 @@ def _normalise_int(
         return None
     if pd.api.types.is_integer_dtype(dtype):
         na = series.isna().to_numpy()
-        for i in np.flatnonzero(na):
+        for i in np.flatnonzero(na).tolist():
             problems.add(f"{where(int(i))}: {col} is missing; it must be an integer", kind)
         return None if na.any() else series.astype(np.int64)
     if pd.api.types.is_float_dtype(dtype):
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)
         with np.errstate(invalid="ignore"):
             bad = ~np.isfinite(values) | (values != np.round(values)) | (np.abs(values) > 2**62)
-        for i in np.flatnonzero(bad):
+        for i in np.flatnonzero(bad).tolist():
             problems.add(f"{where(int(i))}: {col} is {_py(values[i])!r}; it must be an integer", kind)
         return None if bad.any() else series.astype(np.int64)
     if pd.api.types.is_object_dtype(dtype):
@@ -123,7 +123,7 @@ def _normalise_labels(
         na = series.isna().to_numpy()
         ok = series.isin([0, 1]).to_numpy(dtype=bool, na_value=False) | na
         rows = np.flatnonzero(~ok)
-        for i in rows:
+        for i in rows.tolist():
             value = _py(series.iloc[i])
             if isinstance(value, float) and value.is_integer():
                 value = int(value)  # a float column only because of NaNs: show 2, not 2.0

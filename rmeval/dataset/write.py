@@ -41,7 +41,7 @@ def _arrow_table(df: pd.DataFrame, where: str) -> pa.Table:
         raise DatasetError(f"{where}: cannot be stored in Parquet ({describe_error(exc)})") from None
 
 
-def _write_file_synced(path: Path, write: Callable[[Path], None]) -> None:
+def _write_file_synced(path: Path, write: Callable[[Path], object]) -> None:
     """Run ``write(path)``, then flush the file to disk."""
     write(path)
     fd = os.open(path, os.O_RDONLY)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import torch
@@ -82,11 +82,12 @@ class Embedder:
         self.read_workers = read_workers or min(32, os.cpu_count() or 4)
         self.stats = EmbedStats()
         self._cache_layer = CacheLayer(model, precision, cache, self.stats, self.read_workers)
-        self._encode_image: Callable[[torch.Tensor], torch.Tensor] = model.model.encode_image
+        # open_clip's CLIP is typed as a Module: its encoders are reached through a cast.
+        self._encode_image = cast("Callable[[torch.Tensor], torch.Tensor]", model.model.encode_image)
         self._compiled = bool(compile)
         if compile:
             # dynamic=False: one graph for the one batch shape (short batches are padded).
-            self._encode_image = torch.compile(model.model.encode_image, dynamic=False)
+            self._encode_image = torch.compile(self._encode_image, dynamic=False)
 
     def _auto_batch_size(self, largest: int = AUTO_BATCH_MAX) -> int:
         """Largest power-of-two batch (up to ``largest``) that fits the GPU; 64 on a CPU."""
@@ -99,7 +100,7 @@ class Embedder:
             try:
                 with torch.inference_mode(), self._autocast():
                     x = torch.zeros(bs, 3, h, w, device=dev)
-                    self.model.model.encode_image(x)
+                    self.model.model.encode_image(x)  # type: ignore[operator]  # (CLIP, typed as a Module)
                 torch.cuda.synchronize(dev)
                 best, bs = bs, bs * 2
             except torch.OutOfMemoryError:
@@ -278,4 +279,5 @@ class Embedder:
         """(P, D) float32 embeddings of ``prompts`` from the model (no cache)."""
         tokens = self.model.tokenizer(prompts).to(self.model.device)
         with self._autocast():
-            return self.model.model.encode_text(tokens).float().cpu().numpy()
+            encode_text = cast("Callable[[torch.Tensor], torch.Tensor]", self.model.model.encode_text)
+            return encode_text(tokens).float().cpu().numpy()

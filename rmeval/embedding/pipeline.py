@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -80,7 +80,7 @@ def run_chunks(
         raise
 
 
-def read_ahead(items: Sequence[_P], read: Callable[[_P], _T]) -> Iterator[_T]:
+def read_ahead(items: Sequence[_P], read: Callable[[_P], _T]) -> Generator[_T, None, None]:
     """``read(item)`` of each item in order, the next one read on a background thread meanwhile.
 
     PIL and hashlib release the GIL, and on a GPU the model runs asynchronously, so

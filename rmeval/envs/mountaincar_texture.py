@@ -61,10 +61,10 @@ class _View:
         self.sy = min(self.sx, 0.62 * height / 1.0)
         self.base = 0.10 * height  # pixels below height 0.0 (ground under the valley)
 
-    def col(self, x: np.ndarray | float) -> np.ndarray | float:
+    def col(self, x: np.ndarray | float) -> np.ndarray:
         return (np.asarray(x) - VIEW_X_RANGE[0]) * self.sx
 
-    def row(self, h: np.ndarray | float) -> np.ndarray | float:
+    def row(self, h: np.ndarray | float) -> np.ndarray:
         return self.height - self.base - (np.asarray(h) - 0.05) * self.sy
 
 
@@ -120,8 +120,8 @@ def _background(width: int, height: int) -> np.ndarray:
     ground = depth >= 0
     depth_frac = np.clip(depth / (0.55 * h), 0.0, 1.0)
     rock = _lerp((122, 96, 70), (88, 74, 62), depth_frac)
-    noise = rng.normal(0.0, 1.0, (h // 3 + 1, w // 3 + 1))
-    noise = np.kron(noise, np.ones((3, 3)))[:h, :w]
+    coarse = rng.normal(0.0, 1.0, (h // 3 + 1, w // 3 + 1))
+    noise = np.kron(coarse, np.ones((3, 3)))[:h, :w]
     fine = rng.normal(0.0, 1.0, (h, w))
     strata = np.sin((rows + 0.35 * cols[None, :] * 0.2) / (0.021 * h) + 1.5 * noise * 0.3)
     shade = 1.0 + 0.07 * noise + 0.05 * fine + 0.05 * strata
@@ -147,7 +147,8 @@ def _background(width: int, height: int) -> np.ndarray:
         y = rng.uniform(top + 0.07 * h, h)
         r = rng.uniform(0.004, 0.011) * w
         tone = int(rng.uniform(70, 140))
-        draw.ellipse((view.col(x) - r, y - 0.7 * r, view.col(x) + r, y + 0.7 * r), fill=(tone, tone - 8, tone - 16))
+        cx = float(view.col(x))
+        draw.ellipse((cx - r, y - 0.7 * r, cx + r, y + 0.7 * r), fill=(tone, tone - 8, tone - 16))
 
     # pine trees on the lower slopes (none near the peak, so the flag stands out)
     for x in (-1.12, -1.03, -0.93, -0.24, -0.15, 0.07):

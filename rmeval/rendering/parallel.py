@@ -15,7 +15,7 @@ import multiprocessing as mp
 import os
 import sys
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -69,7 +69,7 @@ def render_frames(
     renderer: StateRenderer | None = None,
     chunk_size: int = DEFAULT_CHUNK,
     progress: bool | None = None,
-) -> Iterator[np.ndarray]:
+) -> Generator[np.ndarray, None, None]:
     """Frames of ``states`` in order: (H, W, 3) uint8 each.
 
     Args:

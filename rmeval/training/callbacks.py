@@ -48,7 +48,7 @@ class RewardRelabelCallback(BaseCallback):
         self.n_relabelled = 0
 
     def _on_rollout_start(self) -> None:
-        self._start_pos = int(self.model.replay_buffer.pos)  # type: ignore[union-attr]
+        self._start_pos = int(self.model.replay_buffer.pos)  # type: ignore[union-attr,attr-defined]
 
     def _on_step(self) -> bool:
         return True
@@ -65,7 +65,7 @@ class RewardRelabelCallback(BaseCallback):
         rewards = self.venv.flush()
         if self._start_pos is None or len(rewards) == 0:
             return
-        buffer = self.model.replay_buffer  # type: ignore[union-attr]
+        buffer = self.model.replay_buffer  # type: ignore[union-attr,attr-defined]
         if getattr(buffer, "optimize_memory_usage", False):
             raise RmevalError("VLM rewards need a replay buffer with optimize_memory_usage=False")
         n = len(rewards)

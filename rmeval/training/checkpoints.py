@@ -62,7 +62,7 @@ def _tmp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
 
 
-def atomic_write(path: Path, write: Callable[[io.BufferedWriter], None]) -> None:
+def atomic_write(path: Path, write: Callable[[io.BufferedWriter], object]) -> None:
     """Write ``path`` through ``write(file)`` to a temporary sibling, fsync, rename into place."""
     path = Path(path)
     tmp = _tmp_name(path)
@@ -111,7 +111,7 @@ def save_replay_buffer(buffer: Any, path: Path) -> None:
     meta = np.array([buffer.pos, int(buffer.full), buffer.buffer_size, buffer.n_envs], dtype=np.int64)
 
     def write(f: io.BufferedWriter) -> None:
-        np.savez(f, meta=meta, **arrays)
+        np.savez(f, meta=meta, **arrays)  # type: ignore[arg-type]  # (numpy's stub types **kwds as allow_pickle)
 
     atomic_write(path, write)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,7 +112,7 @@ def run_episodes(
     deterministic: bool = True,
     render: bool = False,
     include_reset: bool = False,
-) -> Iterator[Step]:
+) -> Generator[Step, None, None]:
     """Step ``policy`` through ``episodes`` episodes of the run's environment (seeded, repeatable).
 
     Episode ``e`` starts from ``reset(seed=seed + e)`` and runs until it terminates or is

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import subprocess
 import sys
 from collections.abc import Iterator
 
@@ -61,17 +60,6 @@ def test_command_line_and_environment(tmp_path):
 def test_bad_port_is_a_clear_error(capsys):
     assert main(["label", "--port", "0"]) == 2
     assert "--port must lie between 1 and 65535" in capsys.readouterr().err
-
-
-def test_logic_modules_do_not_import_streamlit():
-    code = (
-        "import sys, rmeval, rmeval.cli, rmeval.commands.label, rmeval.labeling.storage, rmeval.labeling.agreement, "
-        "rmeval.labeling.ordering, rmeval.labeling.trajectories, rmeval.labeling.exchange, rmeval.labeling.results, "
-        "rmeval.labeling.cached_rewards, rmeval.labeling.config, rmeval.labeling.media; rmeval.cli.build_parser(); "
-        "print('streamlit' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
 
 
 # ----------------------------------------------------------------------------- ports
