@@ -11,14 +11,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from rmeval.epic.result import METRIC_COLUMNS
-from rmeval.errors import DatasetError
+from rmeval.errors import DatasetError, RmevalError
 from rmeval.registry import ModelRef
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 #: Column order of the results table: who was scored, then alpha and the metrics of
 #: :class:`rmeval.epic.EpicResult` (:data:`rmeval.epic.METRIC_COLUMNS`), then the precision.
@@ -45,9 +49,26 @@ class EpicJob:
     compile: bool = False
 
 
+def random_models(table: pd.DataFrame) -> list[str]:
+    """Models of a results table (a ``model`` and a ``random_weights`` column) whose weights are random."""
+    if table.empty:
+        return []
+    return sorted(table.loc[table["random_weights"].astype(bool), "model"].unique().tolist())
+
+
+#: Said wherever results of random-weight models are shown.
+RANDOM_NOTE = "{models}: random weights; their numbers test the pipeline and say nothing about trained models"
+
+
 @dataclass
 class EpicResults:
-    """Rows of the results table plus the models that failed (model id -> message)."""
+    """What :func:`run_epic` (and :func:`rmeval.epic`) computed.
+
+    Attributes:
+        table: One row per (model, alpha), columns :data:`COLUMNS` (the CSV ``rmeval epic`` writes).
+        failures: Model -> message for models that failed.
+        stats: Model -> embedding counts and timings.
+    """
 
     table: pd.DataFrame
     failures: dict[str, str] = field(default_factory=dict)
@@ -55,9 +76,22 @@ class EpicResults:
 
     @property
     def random_models(self) -> list[str]:
+        """Models with random weights (marked in :meth:`plot`)."""
+        return random_models(self.table)
+
+    def plot(self, *, ax: Axes | None = None, title: str | None = None) -> Figure:
+        """EPIC against alpha, one line per model, the CI shaded; returns the figure (saving is the caller's job)."""
+        from rmeval.plots import plot_epic_vs_alpha
+
         if self.table.empty:
-            return []
-        return sorted(self.table.loc[self.table["random_weights"], "model"].unique().tolist())
+            raise RmevalError("nothing to plot: no model produced results")
+        return plot_epic_vs_alpha(self.table, ax=ax, title=title)
+
+    def __repr__(self) -> str:
+        models = list(dict.fromkeys(self.table["model"])) if not self.table.empty else []
+        note = f"; {RANDOM_NOTE.format(models=', '.join(self.random_models))}" if self.random_models else ""
+        failed = f", failed={sorted(self.failures)}" if self.failures else ""
+        return f"EpicResults(models={models}, rows={len(self.table)}{failed}{note})"
 
 
 def model_epic_rows(

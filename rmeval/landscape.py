@@ -287,9 +287,9 @@ class LandscapeResults:
 
     @property
     def random_models(self) -> list[str]:
-        if self.table.empty:
-            return []
-        return sorted(self.table.loc[self.table["random_weights"].astype(bool), "model"].unique().tolist())
+        from rmeval.epic_table import random_models
+
+        return random_models(self.table)
 
 
 def run_landscape(

@@ -20,24 +20,16 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rmeval.errors import InvalidInputError, RmevalError
 
 if TYPE_CHECKING:
-    import pandas as pd
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-
     from rmeval.dataset import Dataset
+    from rmeval.epic_table import EpicResults
 
-__all__ = ["EpicRun", "epic", "load_dataset"]
-
-#: Said wherever results of random-weight models are shown.
-RANDOM_NOTE = "{models}: random weights; their numbers test the pipeline and say nothing about trained models"
-
+__all__ = ["epic", "load_dataset"]
 
 def load_dataset(path_or_name: str | os.PathLike[str], *, check_frames: bool = True) -> Dataset:
     """Load a dataset from its directory, or a bundled dataset by name (``"cartpole-angle"``).
@@ -48,43 +40,6 @@ def load_dataset(path_or_name: str | os.PathLike[str], *, check_frames: bool = T
     from rmeval.dataset.bundled import resolve_dataset_path
 
     return _load(resolve_dataset_path(path_or_name), check_frames=check_frames)
-
-
-@dataclass
-class EpicRun:
-    """What :func:`epic` computed.
-
-    Attributes:
-        table: One row per (model, alpha), the columns of the CSV ``rmeval epic`` writes
-            (:data:`rmeval.epic_table.COLUMNS`).
-        failures: Model -> message for models that failed (only with ``errors="warn"``).
-        stats: Model -> embedding counts and timings.
-    """
-
-    table: pd.DataFrame
-    failures: dict[str, str] = field(default_factory=dict)
-    stats: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def random_models(self) -> list[str]:
-        """Models with random weights (marked in :meth:`plot`)."""
-        if self.table.empty:
-            return []
-        return sorted(self.table.loc[self.table["random_weights"].astype(bool), "model"].unique().tolist())
-
-    def plot(self, *, ax: Axes | None = None, title: str | None = None) -> Figure:
-        """EPIC against alpha, one line per model, the CI shaded; returns the figure (saving is yours)."""
-        from rmeval.plots import plot_epic_vs_alpha
-
-        if self.table.empty:
-            raise RmevalError("nothing to plot: no model produced results")
-        return plot_epic_vs_alpha(self.table, ax=ax, title=title)
-
-    def __repr__(self) -> str:
-        models = list(dict.fromkeys(self.table["model"])) if not self.table.empty else []
-        note = f"; {RANDOM_NOTE.format(models=', '.join(self.random_models))}" if self.random_models else ""
-        failed = f", failed={sorted(self.failures)}" if self.failures else ""
-        return f"EpicRun(models={models}, rows={len(self.table)}{failed}{note})"
 
 
 def epic(
@@ -104,7 +59,7 @@ def epic(
     weights_dir: str | os.PathLike[str] | None = None,
     progress: bool | None = None,
     errors: str = "raise",
-) -> EpicRun:
+) -> EpicResults:
     """EPIC distance of each model's reward to the dataset's labels, for every alpha.
 
     Args:
@@ -121,7 +76,8 @@ def epic(
             model, the others' rows kept.
 
     Returns:
-        An :class:`EpicRun`: ``.table`` and ``.plot()``.
+        :class:`~rmeval.epic_table.EpicResults`: ``.table`` (the columns of ``rmeval epic``'s
+        CSV), ``.plot()``, ``.failures`` (with ``errors="warn"``), ``.random_models``.
     """
     from rmeval.dataset import Dataset
     from rmeval.epic_table import EpicJob, run_epic
@@ -157,4 +113,4 @@ def epic(
             raise RmevalError(f"{len(lines)} of {len(refs)} models failed:\n  " + "\n  ".join(lines))
         for line in lines:
             warnings.warn(f"rmeval.epic: {line}", stacklevel=2)
-    return EpicRun(table=results.table, failures=dict(results.failures), stats=dict(results.stats))
+    return results

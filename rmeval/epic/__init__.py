@@ -51,13 +51,13 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from rmeval.notebook import EpicRun
+    from rmeval.epic_table import EpicResults
 
 
 class _CallableEpic(types.ModuleType):
     """The ``rmeval.epic`` package, callable as :func:`rmeval.notebook.epic`."""
 
-    def __call__(self, *args: Any, **kwargs: Any) -> EpicRun:
+    def __call__(self, *args: Any, **kwargs: Any) -> EpicResults:
         from rmeval.notebook import epic
 
         return epic(*args, **kwargs)
