@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from rmeval.embedding_options import EmbeddingOptions
 from rmeval.epic.result import METRIC_COLUMNS
 from rmeval.errors import DatasetError, RmevalError
 from rmeval.registry import ModelRef
@@ -37,16 +37,10 @@ class EpicJob:
     alphas: list[float]
     goal_prompts: list[str]
     baseline_prompts: list[str]
-    device: str | None = None
-    batch_size: int | str = 64
-    precision: str = "fp32"
-    cache_dir: str | Path | None = None
-    weights_dir: str | Path | None = None
+    embedding: EmbeddingOptions = field(default_factory=EmbeddingOptions)
     n_resamples: int = 1000
     ci_level: float = 0.95
     seed: int = 0
-    progress: bool | None = None
-    compile: bool = False
 
 
 def random_models(table: pd.DataFrame) -> list[str]:
@@ -126,7 +120,7 @@ def model_epic_rows(
                 "image_gflops": spec.image_gflops if spec else float("nan"),
                 "alpha": float(alpha),
                 **metrics,
-                "precision": job.precision,
+                "precision": job.embedding.precision_for(ref.id),
             }
         )
     return rows
@@ -163,9 +157,7 @@ def run_epic(
     labels = dataset.labels(rows_idx) if len(rows_idx) else np.zeros(0, dtype=np.int8)
     check_labels(labels, dataset.name)
     settings = RewardSettings(
-        alphas=job.alphas, goal_prompts=job.goal_prompts, baseline_prompts=job.baseline_prompts,
-        device=job.device, batch_size=job.batch_size, precision=job.precision, cache_dir=job.cache_dir,
-        weights_dir=job.weights_dir, progress=job.progress, compile=job.compile,
+        alphas=job.alphas, goal_prompts=job.goal_prompts, baseline_prompts=job.baseline_prompts, embedding=job.embedding,
     )
     all_rows: list[dict[str, Any]] = []
     failures: dict[str, str] = {}

@@ -23,12 +23,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
+from rmeval.embedding_options import EmbeddingOptions
 from rmeval.errors import InvalidInputError
 from rmeval.registry import ModelRef
 
@@ -264,13 +264,7 @@ class LandscapeJob:
     goal_prompts: list[str]
     baseline_prompts: list[str]
     bins: int | None = None
-    device: str | None = None
-    batch_size: int | str = 64
-    precision: str = "fp32"
-    cache_dir: str | Path | None = None
-    weights_dir: str | Path | None = None
-    progress: bool | None = None
-    compile: bool = False
+    embedding: EmbeddingOptions = field(default_factory=EmbeddingOptions)
 
 
 @dataclass
@@ -312,9 +306,7 @@ def run_landscape(
     intervals = goal_intervals(goal)
     goal_by_value = dict(zip(goal["value"].to_numpy(), goal["goal_fraction"].to_numpy()))
     settings = RewardSettings(
-        alphas=job.alphas, goal_prompts=job.goal_prompts, baseline_prompts=job.baseline_prompts,
-        device=job.device, batch_size=job.batch_size, precision=job.precision, cache_dir=job.cache_dir,
-        weights_dir=job.weights_dir, progress=job.progress, compile=job.compile,
+        alphas=job.alphas, goal_prompts=job.goal_prompts, baseline_prompts=job.baseline_prompts, embedding=job.embedding,
     )
     parts: list[pd.DataFrame] = []
     failures: dict[str, str] = {}

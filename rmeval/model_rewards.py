@@ -11,40 +11,25 @@ since it is broken for every model.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from rmeval.embedding_options import EmbeddingOptions
 from rmeval.errors import DatasetError, InvalidInputError, RmevalError
 from rmeval.registry import ModelRef
 
 
 @dataclass(frozen=True)
 class RewardSettings:
-    """What to compute and how to embed.
-
-    ``precision`` is one precision, or a mapping model id -> precision (so that a results
-    table's ``precision`` column finds the same cache entries).
-    """
+    """What to compute (alphas, prompts) and how to embed (:class:`EmbeddingOptions`)."""
 
     alphas: Sequence[float]
     goal_prompts: Sequence[str]
     baseline_prompts: Sequence[str] = ()
-    device: str | None = None
-    batch_size: int | str = 64
-    precision: str | Mapping[str, str] = "fp32"
-    cache_dir: str | Path | None = None
-    weights_dir: str | Path | None = None
-    progress: bool | None = None
-    compile: bool = False
-
-    def precision_for(self, model_id: str) -> str:
-        if isinstance(self.precision, str):
-            return self.precision
-        return self.precision.get(model_id, "fp32")
+    embedding: EmbeddingOptions = field(default_factory=EmbeddingOptions)
 
 
 def check_prompts(alphas: Sequence[float], goal_prompts: Sequence[str], baseline_prompts: Sequence[str]) -> None:
@@ -96,17 +81,15 @@ def rewards_per_model(
     from rmeval.rewards import combine_prompts, regularized_reward
 
     check_prompts(settings.alphas, settings.goal_prompts, settings.baseline_prompts)
-    cache = EmbeddingCache(settings.cache_dir)
+    options = settings.embedding
+    cache = EmbeddingCache(options.cache_dir)
     for model in models:
         name = model if isinstance(model, str) else model.id
         try:
             t0 = time.perf_counter()
             ref = parse_model(model) if isinstance(model, str) else model
-            loaded = load_model(ref, device=settings.device, weights_dir=settings.weights_dir)
-            embedder = Embedder(
-                loaded, batch_size=settings.batch_size, precision=settings.precision_for(name), cache=cache,
-                progress=settings.progress, compile=settings.compile,
-            )
+            loaded = load_model(ref, device=options.device, weights_dir=options.weights_dir)
+            embedder = Embedder(loaded, cache=cache, **options.embedder_kwargs(name))
             image = embedder.embed_dataset(dataset, rows)
             goal = combine_prompts(embedder.embed_texts(list(settings.goal_prompts)))
             baseline = (

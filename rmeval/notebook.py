@@ -80,6 +80,7 @@ def epic(
         CSV), ``.plot()``, ``.failures`` (with ``errors="warn"``), ``.random_models``.
     """
     from rmeval.dataset import Dataset
+    from rmeval.embedding_options import EmbeddingOptions
     from rmeval.epic_table import EpicJob, run_epic
     from rmeval.ranges import parse_alphas
     from rmeval.registry import parse_models
@@ -96,15 +97,13 @@ def epic(
         alphas=alpha_list,
         goal_prompts=list(goal_prompts) if goal_prompts is not None else list(ds.metadata.goal_prompts),
         baseline_prompts=list(baseline_prompts) if baseline_prompts is not None else list(ds.metadata.baseline_prompts),
-        device=device,
-        batch_size=batch_size,
-        precision=precision,
-        cache_dir=None if cache_dir is None else Path(cache_dir),
-        weights_dir=None if weights_dir is None else Path(weights_dir),
+        embedding=EmbeddingOptions(
+            device=device, batch_size=batch_size, precision=precision, cache_dir=None if cache_dir is None else Path(cache_dir),
+            weights_dir=None if weights_dir is None else Path(weights_dir), progress=progress,
+        ),
         n_resamples=n_resamples,
         ci_level=ci_level,
         seed=seed,
-        progress=progress,
     )
     results = run_epic(ds, refs, job)
     if results.failures:

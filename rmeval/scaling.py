@@ -27,14 +27,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
+from rmeval.embedding_options import EmbeddingOptions
 from rmeval.errors import InvalidInputError, RmevalError
 from rmeval.success import (
     DEFAULT_THRESHOLD,
@@ -413,11 +413,7 @@ def compute_frame_rewards(
     alpha: float,
     goal_prompts: Sequence[str],
     baseline_prompts: Sequence[str],
-    cache_dir: str | Path | None = None,
-    device: str | None = None,
-    precision: str | dict[str, str] = "fp32",
-    batch_size: int | str = 64,
-    weights_dir: str | Path | None = None,
+    embedding: EmbeddingOptions | None = None,
     log: Callable[[str], None] = lambda msg: None,
 ) -> FrameRewards:
     """Rewards of a dataset's labelled frames, for each model, at one alpha.
@@ -431,8 +427,9 @@ def compute_frame_rewards(
         dataset: A loaded dataset with both goal and non-goal labels.
         models: Model ids as in a results table's ``model`` column.
         alpha: Regularisation strength (0 = the CLIP reward).
-        precision: One precision, or a mapping model -> precision (a results table's
-            ``precision`` column), so the same cache entries are found.
+        embedding: How to embed (default :class:`~rmeval.embedding_options.EmbeddingOptions`);
+            its precision may be a mapping model -> precision (a results table's
+            ``precision`` column), so the same cache entries are found. No progress bars.
 
     Returns:
         :class:`FrameRewards` whose table has :data:`FRAME_REWARD_COLUMNS`.
@@ -449,8 +446,7 @@ def compute_frame_rewards(
     check_labels(labels, dataset.name)
     settings = RewardSettings(
         alphas=[alpha], goal_prompts=list(goal_prompts), baseline_prompts=list(baseline_prompts),
-        device=device, batch_size=batch_size, precision=precision, cache_dir=cache_dir,
-        weights_dir=weights_dir, progress=False,
+        embedding=replace(embedding or EmbeddingOptions(), progress=False),
     )
     parts: list[pd.DataFrame] = []
     failures: dict[str, str] = {}

@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from rmeval.dataset.bundled import BUNDLED_DATASET, bundled_dataset, datasets_dir  # noqa: F401  (used by the commands)
+from rmeval.embedding_options import EmbeddingOptions
 from rmeval.errors import RmevalError
 
 
@@ -53,19 +54,12 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
 
-def check_embedding_options(args: argparse.Namespace) -> None:
-    """Reject bad embedding options before any model loads (they would fail every model)."""
-    from rmeval.errors import InvalidInputError
-    from rmeval.models import resolve_device
-
-    text = str(args.batch_size).strip().lower()
-    if text == "auto":
-        args.batch_size = "auto"
-    elif text.isdigit() and int(text) > 0:
-        args.batch_size = int(text)
-    else:
-        raise InvalidInputError(f"--batch-size must be a positive integer or 'auto', got {args.batch_size!r}")
-    resolve_device(args.device)
+def check_embedding_options(args: argparse.Namespace) -> EmbeddingOptions:
+    """The embedding options of ``args``, checked once before any model loads (they would fail
+    every model); the one options object the jobs take."""
+    options = EmbeddingOptions.from_args(args)
+    args.batch_size = options.batch_size  # normalised ("64" -> 64) for code that reads args
+    return options
 
 
 def add_out_option(parser: argparse.ArgumentParser) -> None:

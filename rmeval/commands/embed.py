@@ -130,20 +130,19 @@ def run(args: argparse.Namespace) -> int:
     from rmeval.embedding import Embedder
     from rmeval.models import load_model
 
-    check_embedding_options(args)
+    options = check_embedding_options(args)
     _check_engine_options(args)
     models = parse_models(args.models)
     dataset = load_dataset(args.dataset or bundled_dataset())
     rows = dataset.labelled_rows() if args.labelled_only else None
     if args.engine == "ray":
         return _run_ray(args, dataset, rows, models)
-    cache = EmbeddingCache(args.cache_dir)
+    cache = EmbeddingCache(options.cache_dir)
 
     def embed_one(ref: ModelRef) -> str:
         t0 = time.perf_counter()
-        loaded = load_model(ref, device=args.device, weights_dir=args.weights_dir)
-        emb = Embedder(loaded, batch_size=args.batch_size, precision=args.precision, cache=cache,
-                       progress=False if args.no_progress else None, compile=args.compile)
+        loaded = load_model(ref, device=options.device, weights_dir=options.weights_dir)
+        emb = Embedder(loaded, cache=cache, **options.embedder_kwargs(ref.id))
         t1 = time.perf_counter()
         out = emb.embed_dataset(dataset, rows)
         t2 = time.perf_counter()

@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--resamples must be at least 1, got {args.resamples}")
     if not 0 < args.ci < 1:
         raise InvalidInputError(f"--ci must lie strictly between 0 and 1 (e.g. 0.95), got {args.ci}")
-    check_embedding_options(args)
+    embedding = check_embedding_options(args)
     models = parse_models(args.models)
     dataset = load_dataset(args.dataset or bundled_dataset())
     goal = args.goal or list(dataset.metadata.goal_prompts)
@@ -91,16 +91,10 @@ def run(args: argparse.Namespace) -> int:
         alphas=alphas,
         goal_prompts=goal,
         baseline_prompts=baseline,
-        device=args.device,
-        batch_size=args.batch_size,
-        precision=args.precision,
-        cache_dir=args.cache_dir,
-        weights_dir=args.weights_dir,
+        embedding=embedding,
         n_resamples=args.resamples,
         ci_level=args.ci,
         seed=args.seed,
-        progress=False if args.no_progress else None,
-        compile=args.compile,
     )
     n_lab = len(dataset.labelled_rows())
     say(f"dataset {dataset.name} ({dataset.root}): {len(dataset)} frames, {n_lab} labelled")

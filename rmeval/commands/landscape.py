@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     alphas = parse_alphas(args.alpha)
     if args.band == "std" and args.scale != "raw":
         raise InvalidInputError("--band std needs --scale raw (scaled rewards have no std).")
-    check_embedding_options(args)
+    embedding = check_embedding_options(args)
     models = parse_models(args.models)
     dataset = load_dataset(args.dataset or bundled_dataset())
     param = args.param or default_param(dataset)
@@ -81,10 +81,7 @@ def run(args: argparse.Namespace) -> int:
     baseline = args.baseline or list(dataset.metadata.baseline_prompts)
     out = out_dir(args.out)
     job = LandscapeJob(
-        param=param, alphas=alphas, goal_prompts=goal, baseline_prompts=baseline, bins=args.bins,
-        device=args.device, batch_size=args.batch_size, precision=args.precision,
-        cache_dir=args.cache_dir, weights_dir=args.weights_dir,
-        progress=False if args.no_progress else None, compile=args.compile,
+        param=param, alphas=alphas, goal_prompts=goal, baseline_prompts=baseline, bins=args.bins, embedding=embedding,
     )
     say(f"dataset {dataset.name} ({dataset.root}): {len(dataset)} frames; x axis: {param}")
     say(f"goal: {goal}   baseline: {baseline or '(none)'}   alphas: {alphas}")

@@ -8,6 +8,7 @@ import math
 import os
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from rmeval.commands.common import (
     write_json,
     write_table,
 )
+from rmeval.embedding_options import EmbeddingOptions
 from rmeval.errors import DatasetError, InvalidInputError, RmevalError
 from rmeval.scaling_figures import Artifact, histogram_artifact, scaling_artifacts, success_artifact
 
@@ -172,7 +174,8 @@ def _histogram_dataset(args: argparse.Namespace, name: str, settings: dict[str, 
 
 
 def _histograms(
-    args: argparse.Namespace, results: pd.DataFrame, name: str, settings: dict[str, Any], log: Callable[[str], None]
+    args: argparse.Namespace, embedding: EmbeddingOptions, results: pd.DataFrame, name: str, settings: dict[str, Any],
+    log: Callable[[str], None],
 ) -> tuple[pd.DataFrame | None, dict[str, str], str]:
     """Per-frame rewards for the histograms, or (None, {}, why-not)."""
     from rmeval.dataset import load_dataset
@@ -188,15 +191,13 @@ def _histograms(
     prompts = settings.get("settings", {}) if isinstance(settings.get("settings"), dict) else {}
     goal = prompts.get("goal_prompts") or list(dataset.metadata.goal_prompts)
     baseline = prompts.get("baseline_prompts") or list(dataset.metadata.baseline_prompts)
-    precision = (
-        {str(m): str(p) for m, p in zip(results["model"], results["precision"])} if "precision" in results else args.precision
-    )
+    if "precision" in results:  # embed each model as the results did, so the cache has its embeddings
+        embedding = replace(embedding, precision={str(m): str(p) for m, p in zip(results["model"], results["precision"])})
     models = list(dict.fromkeys(results.sort_values(["params_m", "model"], kind="stable")["model"]))
     try:
         fr = compute_frame_rewards(
             dataset, models, alpha=args.hist_alpha, goal_prompts=goal, baseline_prompts=baseline,
-            cache_dir=args.cache_dir, device=args.device, precision=precision, batch_size=args.batch_size,
-            weights_dir=args.weights_dir, log=log,
+            embedding=embedding, log=log,
         )
     except RmevalError as exc:
         return None, {}, f"reward histograms skipped: {str(exc).splitlines()[0]}"
@@ -209,7 +210,7 @@ def _histograms(
 def run(args: argparse.Namespace) -> int:
     from rmeval.scaling import check_results, results_dataset_name, success_rates
 
-    check_embedding_options(args)
+    embedding = check_embedding_options(args)
     if not 0 <= args.hist_alpha <= 1:
         raise InvalidInputError(f"--hist-alpha must lie in [0, 1], got {args.hist_alpha}")
     if args.bins < 1:
@@ -250,7 +251,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_histograms:
         notes.append("reward histograms not requested (--no-histograms)")
     else:
-        frame_rewards, hist_skipped, why = _histograms(args, results, name, settings, say)
+        frame_rewards, hist_skipped, why = _histograms(args, embedding, results, name, settings, say)
         if frame_rewards is not None:
             artifacts.append(histogram_artifact(frame_rewards, name, bins=args.bins))
         if why:

@@ -18,6 +18,7 @@ import torch
 from rmeval.cache import EmbeddingCache, EmbeddingStore, frame_keys
 from rmeval.embedding import pipeline
 from rmeval.embedding.cache_layer import CacheLayer, EmbedStats, PendingChunk
+from rmeval.embedding_options import PRECISIONS
 from rmeval.errors import InvalidInputError, RmevalError
 from rmeval.models import LoadedModel
 from rmeval.preprocess import preprocess_frames
@@ -25,7 +26,6 @@ from rmeval.preprocess import preprocess_frames
 if TYPE_CHECKING:
     from rmeval.dataset import Dataset
 
-PRECISIONS = ("fp32", "fp16", "bf16")
 _AUTOCAST_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 #: Upper bound of the batch size ``batch_size="auto"`` probes on a GPU.
 AUTO_BATCH_MAX = 1024
