@@ -9,7 +9,7 @@ supports follows from what it holds:
 - labels of both classes: success detection (EPIC, AUROC, average precision, best
   balanced accuracy with its threshold);
 - trajectories (an ``episode_return`` column, as ``rmeval render --policy`` writes, or
-  ``env_reward`` as ``rmeval rollout`` writes): value-order correlation (over successful
+  ``env_reward`` with every step kept, as ``rmeval rollout`` writes, whose sum is the return): value-order correlation (over successful
   trajectories when an ``episode_success`` column says which), preference accuracy on
   trajectory pairs ordered by the true return, and, with three or more policies
   (``policy`` or ``checkpoint`` column), policy ranking by mean true return;
@@ -120,6 +120,15 @@ class Role:
         return str(self.dataset.name)
 
 
+def _every_step_kept(idx: pd.DataFrame) -> bool:
+    """Whether every rollout episode keeps consecutive steps (so its env_reward sums to its return)."""
+    sub = idx[idx["policy"].ne("constructed")] if "policy" in idx else idx
+    if sub.empty:
+        return False
+    steps = sub.sort_values(["episode", "step"]).groupby("episode")["step"]
+    return bool(steps.apply(lambda s: bool((np.diff(s.to_numpy()) == 1).all())).all())
+
+
 def describe(dataset: Any, progress_column: str | None = None) -> Role:
     """Which metrics ``dataset`` supports, and the arrays they need."""
     idx = dataset.index
@@ -132,7 +141,7 @@ def describe(dataset: Any, progress_column: str | None = None) -> Role:
     if "episode_return" in idx:
         traj = np.flatnonzero(idx["episode_return"].notna().to_numpy())
         truth_of = idx.iloc[traj].groupby("episode")["episode_return"].first()
-    elif "env_reward" in idx:
+    elif "env_reward" in idx and _every_step_kept(idx):
         keep = idx["policy"].ne("constructed").to_numpy() if "policy" in idx else np.ones(len(idx), dtype=bool)
         traj = np.flatnonzero(keep)
         truth_of = idx.iloc[traj].groupby("episode")["env_reward"].sum(min_count=0)
