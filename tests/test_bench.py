@@ -1,0 +1,106 @@
+"""rmeval bench end to end on the bundled data, its report section, and its bad-input errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rmeval.bench import describe, format_leaderboard, leaderboard
+
+DATASETS = Path(__file__).resolve().parents[1] / "datasets"
+
+
+def test_bundled_policies_dataset_supports_every_trajectory_metric():
+    from rmeval.dataset import load_dataset
+
+    ds = load_dataset(DATASETS / "mountaincar-policies")
+    role = describe(ds)
+    assert role.labels is not None and role.progress_column == "x"
+    assert len(set(role.policy.values())) == 6 and any(role.success.values())
+    truth = pd.Series(role.truth).groupby(pd.Series(role.policy)).mean()
+    assert truth["energy"] > truth["energy@0.5"] > truth["random"] == 0  # graded ground truth
+    assert ds.metadata.render["command"].startswith("rmeval render --env mountaincar")
+
+
+def test_bench_end_to_end_fast(run, tmp_path):
+    out = tmp_path / "out"
+    code, stdout, err = run("bench", "--datasets", "mountaincar-policies", "--models", "rmeval-tiny",
+                            "--alpha", "0,1", "--resamples", "50", "--cache-dir", str(tmp_path / "cache"),
+                            "--out", str(out), "--no-progress")
+    assert code == 0, err
+    table = pd.read_csv(out / "bench.csv")
+    metrics = set(table["metric"])
+    assert {"epic", "auroc", "average_precision", "balanced_accuracy", "value_order", "progress_pearson",
+            "progress_spearman", "policy_kendall_tau", "policy_spearman", "preference_accuracy"} <= metrics
+    assert table["random_weights"].all() and set(table["alpha"]) == {0.0, 1.0}
+    assert (table["ci_low"] <= table["value"] + 1e-12).all() and (table["value"] <= table["ci_high"] + 1e-12).all()
+    # the leaderboard on the terminal: one line per model and alpha, the best marked
+    assert "rmeval-tiny:random *" in stdout and "[" in stdout and "RANDOM weights" in stdout
+    meta = json.loads((out / "bench.json").read_text())
+    assert meta["embedding"][0]["encoded"] + meta["embedding"][0]["cached"] == 180
+    assert (out / "bench_metrics.png").stat().st_size > 10_000
+    # a second run embeds nothing: the cache holds every frame
+    code, stdout, _ = run("bench", "--datasets", "mountaincar-policies", "--models", "rmeval-tiny", "--resamples", "20",
+                          "--cache-dir", str(tmp_path / "cache"), "--out", str(out), "--no-progress")
+    assert code == 0 and "0 frames encoded, 180 from cache" in stdout
+    # the report's section
+    code, stdout, err = run("report", "--dataset", str(DATASETS / "mountaincar-policies"), "--results-dir", str(out),
+                            "--out", str(tmp_path / "rep"))
+    assert code == 0, err
+    page = (tmp_path / "rep" / "mountaincar-policies" / "index.html").read_text()
+    assert "Benchmark: detection, progress, ranking, confusion" in page and "policy.tau" in page and "★" in page
+
+
+def test_leaderboard_marks_best_per_column():
+    table = pd.DataFrame({
+        "model": ["a", "a", "b", "b"], "random_weights": [False] * 4, "alpha": [0.0] * 4, "dataset": ["d"] * 4,
+        "metric": ["epic", "auroc", "epic", "auroc"], "value": [0.3, 0.7, 0.4, 0.9],
+    })
+    board = leaderboard(table)
+    assert board.columns.tolist() == ["model", "random_weights", "alpha", "epic", "auroc"]
+    text = format_leaderboard(board).splitlines()
+    assert "[0.300]" in text[1] and "[0.900]" in text[2]  # EPIC: lowest is best; AUROC: highest
+    assert "[0.400]" not in text[2] and "[0.700]" not in text[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--datasets", "nope-such-dataset"], "nope-such-dataset"),
+        (["--datasets", "mountaincar-policies", "--progress", "speed"], "no column 'speed'"),
+        (["--resamples", "0"], "--resamples"),
+        (["--ci", "1.5"], "--ci"),
+        (["--datasets", "mountaincar-policies,mountaincar-policies"], "share a name"),
+    ],
+)
+def test_bad_input_is_a_clear_error(run, tmp_path, args, message):
+    code, _, err = run("bench", "--models", "rmeval-tiny", "--out", str(tmp_path), "--cache-dir", str(tmp_path / "c"),
+                       *args)
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+def test_bench_bundled_data_two_models(run, tmp_path):
+    """The README example: rmeval-tiny and ViT-B-32:random on the default datasets, every metric."""
+    out = tmp_path / "out"
+    code, stdout, err = run("bench", "--models", "rmeval-tiny,ViT-B-32:random", "--alpha", "0,0.5",
+                            "--resamples", "100", "--cache-dir", str(tmp_path / "cache"), "--out", str(out),
+                            "--no-progress")
+    assert code == 0, err
+    table = pd.read_csv(out / "bench.csv")
+    assert set(table["model"]) == {"rmeval-tiny:random", "ViT-B-32:random"}
+    summary = table[table["dataset"].str.startswith("confusion:")]
+    assert {"confusion_auroc_diagonal", "confusion_auroc_diagonal_best", "confusion_epic_diagonal"} <= set(summary["metric"])
+    cells = table[table["metric"] == "confusion_auroc"]
+    assert len(cells) == 2 * 2 * 9  # models x alphas x 3 x 3
+    meta = json.loads((out / "bench.json").read_text())
+    assert np.asarray(meta["confusion"][0]["matrix"]).shape == (3, 3)
+    assert (out / "bench_confusion.png").is_file()
+    for line in ("rmeval-tiny:random *", "ViT-B-32:random *"):
+        assert line in stdout
