@@ -203,8 +203,6 @@ def plan_dataset(job: RenderJob) -> RenderPlan:
             states["source"] = "pose"
             states["policy"] = CONSTRUCTED
             states["env_reward"] = math.nan
-            states["episode_return"] = math.nan
-            states["episode_success"] = math.nan
             parts.append(states)
             episode_offset = 1
             extra["poses"] = poses.to_dict()
@@ -226,8 +224,8 @@ def plan_dataset(job: RenderJob) -> RenderPlan:
         index["step"] = index["step"].astype(np.int64)
         if env == "humanoid":
             index = _humanoid_labels(index, task, names)
-            extras = ["source", "pose", "yaw_deg", "policy", "env_reward", "episode_return", "episode_success",
-                      "auto_label",
+            # (no episode_return / episode_success: the bundled pose sets' rebuild commands keep their columns)
+            extras = ["source", "pose", "yaw_deg", "policy", "env_reward", "auto_label",
                       *[c for c in index.columns if c.startswith("auto_") and c != "auto_label"]]
         else:
             index["label"] = pd.array(goal_labels(env, index), dtype="Int8")

@@ -124,7 +124,7 @@ def simulate_rollouts(
         ``env_reward`` (the environment's reward for the step that led to the state; NaN
         at step 0), ``policy``, ``episode_return`` (the sum of every step's reward in the
         episode, kept or not) and ``episode_success`` (MountainCar: the goal was reached;
-        elsewhere missing); ``spec.n_frames()`` rows, by episode then step.
+        elsewhere missing); the Humanoid's datasets leave the last two out; ``spec.n_frames()`` rows, by episode then step.
     """
     from rmeval.rendering.scripted import scripted_policy
 
