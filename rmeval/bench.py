@@ -325,30 +325,32 @@ def run_bench(
             if len(cells) != len(tasks) ** 2:
                 continue
             for metric in ("auroc", "epic"):
+                try:
+                    res = task_confusion([[cells[(ti, tj)] for tj in tasks] for ti in tasks], labels, tasks,
+                                         metric=metric, **job.boot)
+                except InvalidInputError as exc:
+                    skipped.append({"model": model, "dataset": f"confusion:{env}", "metric": f"confusion_{metric}",
+                                    "reason": str(exc)})
+                    continue
+                mats = [np.asarray(x).reshape(len(job.alphas), len(tasks), len(tasks))
+                        for x in (res.matrix, res.ci_low, res.ci_high)]
                 for k, alpha in enumerate(job.alphas):
                     base = {"model": model, "random_weights": random_of[model], "alpha": float(alpha),
                             "dataset": f"confusion:{env}", "detail": ", ".join(tasks), "prompt_task": ""}
-                    try:
-                        res = task_confusion([[cells[(ti, tj)][k] for tj in tasks] for ti in tasks], labels, tasks,
-                                             metric=metric, **job.boot)
-                    except InvalidInputError as exc:
-                        skipped.append({"model": model, "dataset": base["dataset"], "metric": f"confusion_{metric}",
-                                        "reason": str(exc)})
-                        continue
                     for part in ("diagonal", "off_diagonal", "diagonal_best"):
-                        e: Estimate = getattr(res, part)
+                        e: Estimate = getattr(res, part).row(k)
                         rows.append({**base, "metric": f"confusion_{metric}_{part}", "value": e.value, "ci_low": e.ci_low,
                                      "ci_high": e.ci_high, "n": e.n, "level": e.level})
                     for i, ti in enumerate(tasks):
                         for j, _ in enumerate(tasks):
                             rows.append({**base, "dataset": members[j].name, "prompt_task": ti,
-                                         "metric": f"confusion_{metric}", "value": float(res.matrix[i, j]),
-                                         "ci_low": float(res.ci_low[i, j]), "ci_high": float(res.ci_high[i, j]),
+                                         "metric": f"confusion_{metric}", "value": float(mats[0][k, i, j]),
+                                         "ci_low": float(mats[1][k, i, j]), "ci_high": float(mats[2][k, i, j]),
                                          "n": int(members[j].labelled.size), "level": job.level, "detail": ""})
                     confusion.append({"env": env, "model": model, "random_weights": random_of[model],
                                       "alpha": float(alpha), "metric": metric, "tasks": tasks,
-                                      "datasets": [r.name for r in members], "matrix": res.matrix.tolist(),
-                                      "ci_low": res.ci_low.tolist(), "ci_high": res.ci_high.tolist()})
+                                      "datasets": [r.name for r in members], "matrix": mats[0][k].tolist(),
+                                      "ci_low": mats[1][k].tolist(), "ci_high": mats[2][k].tolist()})
     t_metrics += time.perf_counter() - t0
     table = pd.DataFrame(rows, columns=COLUMNS)
     return BenchResults(table, confusion, failures, skipped, stats, t_metrics)

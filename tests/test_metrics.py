@@ -272,3 +272,18 @@ def test_task_confusion_against_sklearn():
         task_confusion(rewards, labels, tasks, metric="f1")
     with pytest.raises(InvalidInputError, match="goal"):
         task_confusion(rewards, [np.zeros(40), labels[1], labels[2]], tasks)
+
+
+def test_task_confusion_rows_match_single_rows():
+    rng = np.random.default_rng(1)
+    labels = [rng.integers(0, 2, 30) for _ in range(2)]
+    for lab in labels:
+        lab[:2] = [0, 1]
+    rows = [[rng.normal(size=(3, 30)) + labels[j] * (i == j) for j in range(2)] for i in range(2)]
+    many = task_confusion(rows, labels, ["a", "b"], **FAST)
+    assert many.matrix.shape == (3, 2, 2) and many.diagonal.value.shape == (3,)
+    for k in range(3):
+        one = task_confusion([[rows[i][j][k] for j in range(2)] for i in range(2)], labels, ["a", "b"], **FAST)
+        np.testing.assert_allclose(many.matrix[k], one.matrix)
+        np.testing.assert_allclose(many.ci_low[k], one.ci_low)
+        assert many.diagonal.row(k) == one.diagonal

@@ -144,12 +144,21 @@ def _chunks(n_resamples: int, width: int) -> Iterator[int]:
         yield min(size, n_resamples - b0)
 
 
+def _draw_counts(rng: np.random.Generator, m: int, b: int) -> np.ndarray:
+    """(b, m) counts of m draws with replacement from m units, per resample.
+
+    float32: counts are small whole numbers (exact), and the resample statistics need no
+    more precision than float32 gives; point estimates are computed in float64.
+    """
+    draws = rng.integers(0, m, size=(b, m)) + (np.arange(b) * m)[:, None]
+    return np.bincount(draws.ravel(), minlength=b * m).reshape(b, m).astype(np.float32)
+
+
 def cluster_counts(m: int, boot: Bootstrap) -> Iterator[np.ndarray]:
     """Chunks of (b, m) counts: m units drawn with replacement, m draws per resample."""
     rng = np.random.default_rng(boot.seed)
-    p = np.full(m, 1.0 / m)
     for b in _chunks(boot.n_resamples, m):
-        yield rng.multinomial(m, p, size=b).astype(np.float64)
+        yield _draw_counts(rng, m, b)
 
 
 def stratified_counts(labels: np.ndarray, boot: Bootstrap) -> Iterator[np.ndarray]:
@@ -159,9 +168,9 @@ def stratified_counts(labels: np.ndarray, boot: Bootstrap) -> Iterator[np.ndarra
     neg = np.flatnonzero(~labels)
     n = labels.shape[0]
     for b in _chunks(boot.n_resamples, n):
-        w = np.zeros((b, n))
-        w[:, pos] = rng.multinomial(pos.size, np.full(pos.size, 1.0 / pos.size), size=b)
-        w[:, neg] = rng.multinomial(neg.size, np.full(neg.size, 1.0 / neg.size), size=b)
+        w = np.zeros((b, n), dtype=np.float32)
+        w[:, pos] = _draw_counts(rng, pos.size, b)
+        w[:, neg] = _draw_counts(rng, neg.size, b)
         yield w
 
 
@@ -179,20 +188,48 @@ def bootstrap(
     return Estimate(out(value, one), out(low, one), out(high, one), n, boot.level, boot.n_resamples)
 
 
+def pearson_rows(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each row of x (K, n) with y (n,) under frame weights w (b, n) -> (b, K).
+
+    Shift- and scale-invariant, so each row is centred and scaled once and every weighted
+    moment of every row comes from one matrix product. NaN where a side has no spread
+    under the weights (up to rounding).
+    """
+    xs = x - x.mean(axis=1, keepdims=True)
+    xs = xs / np.maximum(np.abs(xs).max(axis=1, keepdims=True), 1e-300)
+    ys = y - y.mean()
+    ys = ys / max(float(np.abs(ys).max()), 1e-300)
+    feats = np.concatenate([np.ones((1, ys.size)), ys[None], (ys * ys)[None], xs, xs * xs, xs * ys[None]], axis=0)
+    mom = w.astype(np.float64) @ feats.T  # (b, 3 + 3K)
+    k = x.shape[0]
+    sw = mom[:, :1]
+    my = mom[:, 1:2] / sw
+    vy = mom[:, 2:3] / sw - my * my
+    mx = mom[:, 3 : 3 + k] / sw
+    vx = mom[:, 3 + k : 3 + 2 * k] / sw - mx * mx
+    cov = mom[:, 3 + 2 * k :] / sw - mx * my
+    ok = (vx > 1e-20) & (vy > 1e-20)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rho = cov / np.sqrt(vx * vy)
+    return np.where(ok, np.clip(rho, -1.0, 1.0), np.nan)
+
+
 def weighted_pearson(w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Pearson correlation of x and y under frame weights -> (b,).
 
-    ``w`` is (b, n); ``x`` and ``y`` are (n,) or (b, n). NaN where either side has no
-    spread under the weights (up to rounding).
+    ``w`` is (b, n); ``x`` and ``y`` are (n,) or (b, n) (per-resample values such as ranks).
+    NaN where either side has no spread under the weights (up to rounding).
     """
-    sw = w.sum(axis=1, keepdims=True)
-    dx = x - (w * x).sum(axis=1, keepdims=True) / sw
-    dy = y - (w * y).sum(axis=1, keepdims=True) / sw
+    if x.ndim == 1 and y.ndim == 1:
+        return pearson_rows(w, x[None, :], y)[:, 0]
+    sw2 = w.sum(axis=1, keepdims=True)
+    dx = x - (w * x).sum(axis=1, keepdims=True) / sw2
+    dy = y - (w * y).sum(axis=1, keepdims=True) / sw2
     vx = (w * dx * dx).sum(axis=1)
     vy = (w * dy * dy).sum(axis=1)
     cov = (w * dx * dy).sum(axis=1)
-    tiny_x = 1e-20 * np.max(np.abs(x)) ** 2 * sw[:, 0]
-    tiny_y = 1e-20 * np.max(np.abs(y)) ** 2 * sw[:, 0]
+    tiny_x = 1e-20 * np.max(np.abs(x)) ** 2 * sw2[:, 0]
+    tiny_y = 1e-20 * np.max(np.abs(y)) ** 2 * sw2[:, 0]
     ok = (vx > tiny_x) & (vy > tiny_y)
     with np.errstate(divide="ignore", invalid="ignore"):
         rho = cov / np.sqrt(vx * vy)

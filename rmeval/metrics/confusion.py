@@ -23,9 +23,10 @@ from rmeval.metrics._core import (
     as_labels,
     as_rewards,
     check_option,
+    out,
+    pearson_rows,
     percentile_ci,
     stratified_counts,
-    weighted_pearson,
 )
 from rmeval.metrics.detection import _Sorted
 
@@ -37,12 +38,12 @@ CONFUSION_METRICS = {"auroc": True, "epic": False}
 
 @dataclass(frozen=True)
 class TaskConfusion:
-    """A T x T confusion matrix of one reward row.
+    """A T x T confusion matrix (one reward row) or K of them (K rows, one per alpha).
 
     Attributes:
         tasks: the T task names (rows: prompts, columns: datasets).
         metric: ``auroc`` or ``epic``.
-        matrix, ci_low, ci_high: (T, T): row i = prompt of task i, column j = dataset of task j.
+        matrix, ci_low, ci_high: (T, T), or (K, T, T): [i, j] = prompt of task i on the dataset of task j.
         diagonal, off_diagonal: means of the diagonal and off-diagonal cells.
         diagonal_best: share of columns whose best row (highest AUROC, lowest EPIC) is the diagonal.
     """
@@ -58,9 +59,11 @@ class TaskConfusion:
 
 
 def _cell_stat(metric: str, r: np.ndarray, lab: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """(b, K) metric of reward rows r (K, n) under counts w (b, n)."""
     if metric == "auroc":
-        return _Sorted(r, lab).stats(w)[0][:, 0]
-    rho = weighted_pearson(w, r, lab.astype(np.float64))
+        return np.stack([_Sorted(r[k], lab).stats(w)[0][:, 0] for k in range(r.shape[0])], axis=1)
+    y = lab.astype(np.float64)
+    rho = pearson_rows(w, r, y)
     return np.sqrt(np.clip(1.0 - rho, 0.0, 2.0) / 2.0)
 
 
@@ -91,7 +94,8 @@ def task_confusion(
     """The confusion matrix of prompts against task datasets.
 
     Args:
-        rewards: ``rewards[i][j]`` (n_j,): the reward of task i's prompt on dataset j's frames.
+        rewards: ``rewards[i][j]`` (n_j,) or (K, n_j): the reward of task i's prompt on dataset
+            j's frames (K rows: one matrix per row, e.g. per alpha, from the same resamples).
         labels: ``labels[j]`` (n_j,): dataset j's 0/1 labels for task j (both classes).
         tasks: the T task names.
         metric: ``auroc`` or ``epic``.
@@ -109,27 +113,36 @@ def task_confusion(
         raise InvalidInputError(f"task confusion needs at least 2 tasks; got {t}.")
     if len(rewards) != t or any(len(row) != t for row in rewards) or len(labels) != t:
         raise InvalidInputError(f"rewards must be {t} x {t} (prompt x dataset) and labels {t} long.")
-    cells = [[as_rewards(rewards[i][j])[0][0] for j in range(t)] for i in range(t)]
-    labs = [as_labels(labels[j], cells[0][j].shape[0]) for j in range(t)]
+    parsed = [[as_rewards(rewards[i][j]) for j in range(t)] for i in range(t)]
+    one = parsed[0][0][1]
+    cells = [[c for c, _ in row] for row in parsed]
+    k_rows = cells[0][0].shape[0]
+    labs = [as_labels(labels[j], cells[0][j].shape[1]) for j in range(t)]
     for j in range(t):
         for i in range(t):
-            if cells[i][j].shape != labs[j].shape:
-                raise InvalidInputError(f"rewards[{i}][{j}] has {cells[i][j].shape[0]} frames, dataset {j} {labs[j].shape[0]}.")
-            if metric == "epic" and np.ptp(cells[i][j]) == 0:
+            if cells[i][j].shape != (k_rows, labs[j].shape[0]):
+                raise InvalidInputError(
+                    f"rewards[{i}][{j}] has shape {cells[i][j].shape}; dataset {j} needs ({k_rows}, {labs[j].shape[0]})."
+                )
+            if metric == "epic" and (np.ptp(cells[i][j], axis=1) == 0).any():
                 raise InvalidInputError(f"the reward of task {tasks[i]!r} on dataset {tasks[j]!r} is constant: EPIC is undefined.")
-    point = np.empty((1, t, t))
-    samples = np.empty((boot.n_resamples, t, t))
+    point = np.empty((k_rows, t, t))
+    samples = np.empty((boot.n_resamples, k_rows, t, t))
     for j in range(t):
         b0 = 0
         for w in stratified_counts(labs[j], boot):
             for i in range(t):
-                samples[b0 : b0 + w.shape[0], i, j] = _cell_stat(metric, cells[i][j], labs[j], w)
+                samples[b0 : b0 + w.shape[0], :, i, j] = _cell_stat(metric, cells[i][j], labs[j], w)
             b0 += w.shape[0]
         for i in range(t):
-            point[0, i, j] = _cell_stat(metric, cells[i][j], labs[j], np.ones((1, labs[j].shape[0])))[0]
-    low, high = percentile_ci(samples.reshape(boot.n_resamples, t * t), boot.level)
+            point[:, i, j] = _cell_stat(metric, cells[i][j], labs[j], np.ones((1, labs[j].shape[0])))[0]
+    low, high = percentile_ci(samples.reshape(boot.n_resamples, k_rows * t * t), boot.level)
     higher = CONFUSION_METRICS[metric]
-    summ = _summary(point, higher)[0]
-    s_low, s_high = percentile_ci(_summary(samples, higher), boot.level)
-    ests = [Estimate(float(summ[q]), float(s_low[q]), float(s_high[q]), t, boot.level, boot.n_resamples) for q in range(3)]
-    return TaskConfusion(tuple(tasks), metric, point[0], low.reshape(t, t), high.reshape(t, t), *ests)
+    summ = _summary(point, higher)  # (K, 3)
+    s_samples = _summary(samples.reshape(-1, t, t), higher).reshape(boot.n_resamples, k_rows, 3)
+    ests = []
+    for q in range(3):
+        lo, hi = percentile_ci(s_samples[:, :, q], boot.level)
+        ests.append(Estimate(out(summ[:, q], one), out(lo, one), out(hi, one), t, boot.level, boot.n_resamples))
+    shape = (t, t) if one else (k_rows, t, t)
+    return TaskConfusion(tuple(tasks), metric, point.reshape(shape), low.reshape(shape), high.reshape(shape), *ests)

@@ -32,9 +32,9 @@ from rmeval.metrics._core import (
     as_rewards,
     bootstrap,
     out,
+    pearson_rows,
     percentile_ci,
     stratified_counts,
-    weighted_pearson,
 )
 
 __all__ = [
@@ -78,18 +78,22 @@ class _Sorted:
         self.starts = np.flatnonzero(start)
 
     def stats(self, w: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """AUROC, AP and best balanced accuracy (b,) for frame counts w (b, N) (original order),
-        and the best balanced accuracy's group index (b,)."""
+        """AUROC, AP and best balanced accuracy (b, 3) for frame counts w (b, N) (original order),
+        the best balanced accuracy's tie-group index (b,), and every group's balanced accuracy (b, G)."""
         ws = w[:, self.order]
-        pos = np.add.reduceat(ws * self.y, self.starts, axis=1)  # (b, G): goal weight per tie group
-        neg = np.add.reduceat(ws * (1.0 - self.y), self.starts, axis=1)
-        p_tot = pos.sum(axis=1, keepdims=True)
-        n_tot = neg.sum(axis=1, keepdims=True)
+        pos = ws * self.y.astype(ws.dtype)
+        if self.starts.size < ws.shape[1]:  # ties: one threshold per tie group
+            pos = np.add.reduceat(pos, self.starts, axis=1)  # (b, G): goal weight per tie group
+            ws = np.add.reduceat(ws, self.starts, axis=1)
+        neg = ws - pos
         tp = np.cumsum(pos, axis=1)
-        fp = np.cumsum(neg, axis=1)
-        auc = (neg * (tp - pos + 0.5 * pos)).sum(axis=1) / (p_tot[:, 0] * n_tot[:, 0])
+        seen = np.cumsum(ws, axis=1)
+        fp = seen - tp
+        p_tot = tp[:, -1:]
+        n_tot = fp[:, -1:]
+        auc = (neg * (tp - 0.5 * pos)).sum(axis=1) / (p_tot[:, 0] * n_tot[:, 0])
         with np.errstate(divide="ignore", invalid="ignore"):
-            prec = np.where(tp + fp > 0, tp / (tp + fp), 0.0)
+            prec = np.where(seen > 0, tp / seen, 0.0)
         ap = (pos * prec).sum(axis=1) / p_tot[:, 0]
         ba = 0.5 * (tp / p_tot + 1.0 - fp / n_tot)
         best = np.argmax(ba, axis=1)
@@ -177,7 +181,7 @@ def epic_to_labels(rewards: ArrayLike, labels: ArrayLike, *, n_resamples: int = 
     y = lab.astype(np.float64)
 
     def stat(w: np.ndarray) -> np.ndarray:
-        rho = np.stack([weighted_pearson(w, r[k], y) for k in range(r.shape[0])], axis=1)
+        rho = pearson_rows(w, r, y)
         return np.sqrt(np.clip(1.0 - rho, 0.0, 2.0) / 2.0)
 
     return bootstrap(value, stat, stratified_counts(lab, boot), boot, r.shape[1], one)

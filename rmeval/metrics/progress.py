@@ -28,6 +28,7 @@ from rmeval.metrics._core import (
     as_rewards,
     bootstrap,
     cluster_counts,
+    pearson_rows,
     weighted_midranks,
     weighted_pearson,
 )
@@ -189,7 +190,7 @@ def progress_correlation(
 
     def stat_p(c: np.ndarray) -> np.ndarray:
         w = frame_w(c)
-        return np.stack([weighted_pearson(w, r[k], g) for k in range(r.shape[0])], axis=1)
+        return pearson_rows(w, r, g)
 
     def stat_s(c: np.ndarray) -> np.ndarray:
         w = frame_w(c)
