@@ -64,7 +64,7 @@ def bench_section(ctx: ReportContext) -> Section:
         "(↑ higher is better, ↓ lower). Intervals are percentile bootstraps at "
         f"{level:.0%}: frames resampled within each label class, whole trajectories for trajectory metrics, "
         "policies for ranking.</p>"
-        + table_html(view)
+        + table_html(view, columns=[(c, c, None) for c in view.columns if c != "random_weights"])
     )
     mine = table[(table["dataset"] == ctx.name) & ~table["metric"].str.startswith("confusion_")]
     if not mine.empty:
