@@ -12,7 +12,9 @@ supports follows from what it holds:
   ``env_reward`` with every step kept, as ``rmeval rollout`` writes, whose sum is the return): value-order correlation (over successful
   trajectories when an ``episode_success`` column says which), preference accuracy on
   trajectory pairs ordered by the true return, and, with three or more policies
-  (``policy`` or ``checkpoint`` column), policy ranking by mean true return;
+  (``policy`` or ``checkpoint`` column), policy ranking by mean true return; three or more
+  datasets of one policy each (one ``rmeval rollout`` per checkpoint) of one environment and
+  task are ranked together, each dataset a policy scored by its mean reward per frame;
 - a progress column (``--progress COLUMN``, else the metadata's ``render.progress_column``):
   Pearson and Spearman of reward against it over the trajectories' frames;
 - two or more labelled datasets of one environment with different tasks: the task
@@ -179,6 +181,26 @@ def confusion_groups(roles: Sequence[Role]) -> dict[str, list[Role]]:
     return {env: list(tasks.values()) for env, tasks in by_env.items() if len(tasks) >= 2}
 
 
+def _single_policy(role: Role) -> str:
+    idx = role.dataset.index.iloc[role.traj_rows]
+    for col in ("checkpoint", "policy"):
+        if col in idx and idx[col].nunique() == 1:
+            return str(idx[col].iloc[0])
+    return role.name
+
+
+def policy_pools(roles: Sequence[Role]) -> dict[str, list[Role]]:
+    """Trajectory datasets of one policy each (``rmeval rollout`` of one checkpoint, say), grouped by
+    environment and task where a group has three or more: ranked as policies, one per dataset, by
+    mean reward per frame against mean true return."""
+    pools: dict[str, list[Role]] = {}
+    for role in roles:
+        if role.traj_rows.size and not role.policy and role.truth:
+            meta = role.dataset.metadata
+            pools.setdefault(f"{meta.env}/{meta.task}", []).append(role)
+    return {key: members for key, members in pools.items() if len(members) >= 3}
+
+
 def _rows(est: Estimate, base: dict[str, Any], alphas: Sequence[float], metric: str, **extra: Any) -> list[dict[str, Any]]:
     out = []
     for k, alpha in enumerate(alphas):
@@ -280,6 +302,10 @@ def run_bench(
         raise InvalidInputError(f"two datasets share a name ({', '.join(names)}); give each a distinct name.")
     groups = confusion_groups(roles)
     group_of = {r.name: env for env, members in groups.items() for r in members}
+    pools = policy_pools(roles)
+    pool_of = {r.name: key for key, members in pools.items() for r in members}
+    # pooled policy ranking: pool -> model -> dataset -> (K,) mean reward per frame of its trajectories
+    pooled: dict[str, dict[str, dict[str, np.ndarray]]] = {key: {} for key in pools}
     failures: dict[str, str] = {}
     skipped: list[dict[str, str]] = []
     stats: list[dict[str, Any]] = []
@@ -310,6 +336,10 @@ def run_bench(
             base = {"model": mr.ref.id, "random_weights": mr.ref.is_random, "dataset": role.name,
                     "prompt_task": meta.task, "detail": ""}
             rows.extend(dataset_metrics(role, mr.rewards, job, base, skipped))
+            if role.name in pool_of:
+                _, per_traj = trajectory_returns(mr.rewards[:, role.traj_rows], role.episodes)
+                lengths = np.bincount(np.unique(role.episodes, return_inverse=True)[1])
+                pooled[pool_of[role.name]].setdefault(mr.ref.id, {})[role.name] = (per_traj / lengths).mean(axis=1)
             if role.name in group_of:
                 cell = conf[group_of[role.name]].setdefault(mr.ref.id, {})
                 cell[(meta.task, meta.task)] = mr.rewards[:, role.labelled]
@@ -317,6 +347,22 @@ def run_bench(
                     cell[(task, meta.task)] = rew[:, role.labelled]
             t_metrics += time.perf_counter() - t0
     t0 = time.perf_counter()
+    for key, members in pools.items():
+        truth = np.array([np.mean(list(r.truth.values())) for r in members])
+        names_ = [_single_policy(r) for r in members]
+        for model, scores in pooled[key].items():
+            if len(scores) != len(members):
+                continue
+            base = {"model": model, "random_weights": random_of[model], "dataset": f"policies:{key}",
+                    "prompt_task": "", "detail": f"{len(members)} policies, one per dataset: " + ", ".join(names_)}
+            try:
+                res = policy_ranking(np.stack([scores[r.name] for r in members], axis=1), truth, **job.boot)
+            except InvalidInputError as exc:
+                skipped.append({"model": model, "dataset": base["dataset"], "metric": "policy_kendall_tau",
+                                "reason": str(exc)})
+                continue
+            rows.extend(_rows(res.kendall_tau, base, list(job.alphas), "policy_kendall_tau")
+                        + _rows(res.spearman, base, list(job.alphas), "policy_spearman"))
     confusion: list[dict[str, Any]] = []
     for env, members in groups.items():
         tasks = [r.dataset.metadata.task for r in members]

@@ -104,3 +104,22 @@ def test_bench_bundled_data_two_models(run, tmp_path):
     assert (out / "bench_confusion.png").is_file()
     for line in ("rmeval-tiny:random *", "ViT-B-32:random *"):
         assert line in stdout
+
+
+def test_single_policy_datasets_are_ranked_together(run, tmp_path):
+    """Three rollout datasets of one policy each (as one `rmeval rollout` per checkpoint gives) make one ranking."""
+    paths = []
+    for policy in ("energy", "energy@0.6", "random"):
+        out = tmp_path / policy.replace("@", "-")
+        code, _, err = run("render", "--env", "mountaincar", "--look", "standard", "--size", "64x64", "--episodes", "2",
+                           "--steps", "200", "--every", "40", "--policy", policy, "--out", str(out))
+        assert code == 0, err
+        paths.append(str(out))
+    code, _, err = run("bench", "--datasets", ",".join(paths), "--models", "rmeval-tiny", "--resamples", "30",
+                       "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "res"), "--no-progress")
+    assert code == 0, err
+    table = pd.read_csv(tmp_path / "res" / "bench.csv")
+    pooled = table[table["dataset"].str.startswith("policies:")]
+    assert set(pooled["metric"]) == {"policy_kendall_tau", "policy_spearman"}
+    assert "energy, energy@0.6, random" in pooled["detail"].iloc[0]
+    assert pooled["value"].between(-1, 1).all()

@@ -39,6 +39,8 @@ Metrics, where a dataset has what they need:
   trajectories      value-order correlation: mean over (successful) trajectories of
                     Spearman(reward, step); preference accuracy on pairs ordered by true return
   3+ policies       Kendall tau-b and Spearman of mean reward-model return vs mean true return
+                    (also across 3+ datasets of one policy each, e.g. one `rmeval rollout`
+                    per checkpoint, of one environment and task: mean reward per frame)
   progress column   Pearson and Spearman of reward vs --progress COLUMN (default: the
                     metadata's render.progress_column, e.g. MountainCar's car position x)
   task datasets     confusion matrix (AUROC, EPIC) of every task's prompt on every task's
