@@ -27,8 +27,9 @@ A metric a dataset cannot support for a model (a constant reward, say) is listed
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -95,6 +96,8 @@ class BenchJob:
     progress_column: str | None = None
     progress: bool | None = None
     compile: bool = False
+    #: Ground truth per policy for ranking (``--policy-truth``), replacing the mean episode return.
+    policy_truth: Mapping[str, float] | None = None
 
     @property
     def boot(self) -> dict[str, Any]:
@@ -181,6 +184,52 @@ def confusion_groups(roles: Sequence[Role]) -> dict[str, list[Role]]:
     return {env: list(tasks.values()) for env, tasks in by_env.items() if len(tasks) >= 2}
 
 
+#: Columns of a policy-truth table that name the policy, and that hold the truth (first found).
+TRUTH_KEYS = ("policy", "checkpoint", "model")
+TRUTH_VALUES = ("success_rate", "mean_return", "success", "return")
+
+
+def read_policy_truth(path: str | Path, column: str | None = None) -> tuple[dict[str, float], str]:
+    """Ground truth per policy from a CSV: ``rmeval evaluate``'s table (``checkpoint``,
+    ``success_rate``, ``mean_return``) or the labelling app's trajectory scores (``policy`` or
+    ``model``, ``success`` per episode). The value is the mean of ``column`` (default: the first
+    of ``TRUTH_VALUES`` present) per policy. Returns ``(truth, column)``.
+
+    Raises:
+        InvalidInputError: an unreadable file, no policy column, no (numeric) value column.
+    """
+    p = Path(path).expanduser()
+    try:
+        table = pd.read_csv(p)
+    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InvalidInputError(f"--policy-truth {p}: not a readable CSV ({str(exc).splitlines()[0]}).") from None
+    key = next((c for c in TRUTH_KEYS if c in table.columns), None)
+    if key is None:
+        raise InvalidInputError(f"--policy-truth {p}: no policy column (one of {', '.join(TRUTH_KEYS)}).")
+    col = column or next((c for c in TRUTH_VALUES if c in table.columns), None)
+    if col is None or col not in table.columns:
+        raise InvalidInputError(
+            f"--policy-truth {p}: no column {col or ' / '.join(TRUTH_VALUES)}; name one as FILE:COLUMN."
+        )
+    values = pd.to_numeric(table[col], errors="coerce")
+    if values.isna().any() or table[key].isna().any():
+        raise InvalidInputError(f"--policy-truth {p}: column {col!r} or {key!r} has missing or non-numeric values.")
+    truth = values.groupby(table[key].astype(str)).mean()
+    return {str(k): float(v) for k, v in truth.items()}, col
+
+
+def truth_of(name: str, truth: Mapping[str, float]) -> float:
+    """The truth of policy ``name``: by exact name, else by file stem (``checkpoints/step_1000.zip`` =
+    ``step_1000``)."""
+    if name in truth:
+        return truth[name]
+    stem = Path(name).stem
+    hits = [v for k, v in truth.items() if Path(k).stem == stem]
+    if len(hits) == 1:
+        return hits[0]
+    raise InvalidInputError(f"policy {name!r} is not in the --policy-truth table (it has {', '.join(sorted(truth)[:6])}).")
+
+
 def _single_policy(role: Role) -> str:
     idx = role.dataset.index.iloc[role.traj_rows]
     for col in ("checkpoint", "policy"):
@@ -251,10 +300,14 @@ def dataset_metrics(
             pol = np.array([role.policy[e] for e in ids])
 
             def ranking() -> list[dict[str, Any]]:
-                _, score = group_means(returns, pol)
-                _, true = group_means(truth, pol)
-                res = policy_ranking(score, true[0], **job.boot)
-                d = f"{score.shape[1]} policies by mean true return"
+                pol_ids, score = group_means(returns, pol)
+                if job.policy_truth is not None:
+                    true_v = np.array([truth_of(str(p), job.policy_truth) for p in pol_ids])
+                    d = f"{score.shape[1]} policies by --policy-truth"
+                else:
+                    true_v = group_means(truth, pol)[1][0]
+                    d = f"{score.shape[1]} policies by mean true return"
+                res = policy_ranking(score, true_v, **job.boot)
                 return (_rows(res.kendall_tau, base, alphas, "policy_kendall_tau", detail=d)
                         + _rows(res.spearman, base, alphas, "policy_spearman", detail=d))
 
@@ -348,8 +401,13 @@ def run_bench(
             t_metrics += time.perf_counter() - t0
     t0 = time.perf_counter()
     for key, members in pools.items():
-        truth = np.array([np.mean(list(r.truth.values())) for r in members])
         names_ = [_single_policy(r) for r in members]
+        try:
+            truth = (np.array([truth_of(n, job.policy_truth) for n in names_]) if job.policy_truth is not None
+                     else np.array([np.mean(list(r.truth.values())) for r in members]))
+        except InvalidInputError as exc:
+            skipped.append({"model": "*", "dataset": f"policies:{key}", "metric": "policy_kendall_tau", "reason": str(exc)})
+            continue
         for model, scores in pooled[key].items():
             if len(scores) != len(members):
                 continue

@@ -75,6 +75,7 @@ def test_leaderboard_marks_best_per_column():
         (["--resamples", "0"], "--resamples"),
         (["--ci", "1.5"], "--ci"),
         (["--datasets", "mountaincar-policies,mountaincar-policies"], "share a name"),
+        (["--policy-truth", "/nonexistent/eval.csv"], "not a readable CSV"),
     ],
 )
 def test_bad_input_is_a_clear_error(run, tmp_path, args, message):
@@ -123,3 +124,33 @@ def test_single_policy_datasets_are_ranked_together(run, tmp_path):
     assert set(pooled["metric"]) == {"policy_kendall_tau", "policy_spearman"}
     assert "energy, energy@0.6, random" in pooled["detail"].iloc[0]
     assert pooled["value"].between(-1, 1).all()
+    # the same ranking against a truth table (as `rmeval evaluate` writes): truth reversed, tau flips sign
+    truth = tmp_path / "truth.csv"
+    pd.DataFrame({"policy": ["energy", "energy@0.6", "random"], "success_rate": [0.0, 0.5, 1.0]}).to_csv(truth, index=False)
+    code, out, err = run("bench", "--datasets", ",".join(paths), "--models", "rmeval-tiny", "--resamples", "30",
+                         "--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "res2"), "--no-progress",
+                         "--policy-truth", str(truth))
+    assert code == 0, err
+    assert "policy truth: success_rate" in out
+    again = pd.read_csv(tmp_path / "res2" / "bench.csv")
+    tau = lambda t: t.query("metric == 'policy_kendall_tau' and dataset.str.startswith('policies:')")["value"].iloc[0]  # noqa: E731
+    assert tau(again) == pytest.approx(-tau(table))
+
+
+def test_policy_truth_table(tmp_path):
+    from rmeval.bench import read_policy_truth, truth_of
+    from rmeval.errors import InvalidInputError
+
+    ev = tmp_path / "evaluate.csv"
+    pd.DataFrame({"step": [1, 2], "checkpoint": ["checkpoints/step_1.zip", "checkpoints/step_2.zip"],
+                  "mean_return": [3.0, 5.0], "success_rate": [0.2, 0.9]}).to_csv(ev, index=False)
+    truth, col = read_policy_truth(ev)
+    assert col == "success_rate" and truth_of("step_2", truth) == 0.9
+    assert read_policy_truth(ev, "mean_return")[0]["checkpoints/step_1.zip"] == 3.0
+    scores = tmp_path / "scores.csv"
+    pd.DataFrame({"policy": ["a", "a", "b"], "episode": [0, 1, 0], "success": [1, 0, 1]}).to_csv(scores, index=False)
+    assert read_policy_truth(scores)[0] == {"a": 0.5, "b": 1.0}
+    with pytest.raises(InvalidInputError, match="not in the --policy-truth"):
+        truth_of("c", {"a": 0.5})
+    with pytest.raises(InvalidInputError, match="no column"):
+        read_policy_truth(ev, "nope")

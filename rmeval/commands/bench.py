@@ -59,6 +59,7 @@ examples:
   rmeval bench --models rmeval-tiny,ViT-B-32:random
   rmeval bench --models ViT-B-32,ViT-L-14 --alpha 0:1:0.25 --resamples 2000
   rmeval bench --datasets datasets/kneel-rollouts,datasets/mountaincar-policies --progress x --models ViT-L-14
+  rmeval bench --datasets ck1,ck2,ck3 --policy-truth reports/evaluate.csv:success_rate --models ViT-B-32
 """
 
 
@@ -72,6 +73,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--alpha", default="0", help="alphas: start:stop:step (stop included) or a list (default: 0)")
     p.add_argument("--progress", default=None, metavar="COLUMN",
                    help="ground-truth progress column of trajectory datasets (default: the metadata's render.progress_column)")
+    p.add_argument("--policy-truth", default=None, metavar="CSV[:COLUMN]",
+                   help="ground truth per policy for ranking: `rmeval evaluate`'s CSV (checkpoint, success_rate) or "
+                        "the app's trajectory scores (policy/model, success); default: mean episode return")
     p.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (default: 1000)")
     p.add_argument("--ci", type=float, default=0.95, help="confidence level (default: 0.95)")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed (default: 0)")
@@ -107,11 +111,19 @@ def run(args: argparse.Namespace) -> int:
     check_embedding_options(args)
     models = parse_models(args.models)
     datasets = [load_dataset(p) for p in _dataset_paths(args.datasets)]
+    policy_truth = None
+    if args.policy_truth:
+        from rmeval.bench import read_policy_truth
+
+        file, _, column = args.policy_truth.partition(":") if not Path(args.policy_truth).is_file() else (
+            args.policy_truth, "", "")
+        policy_truth, used = read_policy_truth(file, column or None)
+        say(f"policy truth: {used} from {file} ({len(policy_truth)} policies)")
     out = out_dir(args.out)
     job = BenchJob(alphas=alphas, device=args.device, batch_size=args.batch_size, precision=args.precision,
                    cache_dir=args.cache_dir, weights_dir=args.weights_dir, n_resamples=args.resamples, level=args.ci,
                    seed=args.seed, progress_column=args.progress, progress=False if args.no_progress else None,
-                   compile=args.compile)
+                   compile=args.compile, policy_truth=policy_truth)
     say(f"bench: {len(models)} model(s) x {len(datasets)} dataset(s) x alphas {alphas}")
     results = run_bench(datasets, models, job, log=say)
     randoms = results.random_models
@@ -128,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
             "datasets": [{"name": d.name, "path": str(d.root), "frames": len(d)} for d in datasets],
             "settings": {"models": [m.id for m in models], "alphas": alphas, "bootstrap_resamples": args.resamples,
                          "ci_level": args.ci, "seed": args.seed, "progress_column": args.progress,
+                         "policy_truth": args.policy_truth,
                          "precision": args.precision, "batch_size": args.batch_size},
             "random_weights_models": randoms,
             "note": RANDOM_WEIGHTS_NOTE.format(models=", ".join(randoms)) if randoms else "",
