@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from rmeval.errors import RmevalError
 
 #: The dataset ``rmeval epic`` uses when --dataset is not given.
 BUNDLED_DATASET = "cartpole-angle"
@@ -86,40 +82,27 @@ def add_out_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="reports", help="directory for results (default: reports/)")
 
 
-def out_dir(path: str) -> Path:
-    out = Path(path).expanduser()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RmevalError(f"cannot create the output directory {out}: {exc.strerror}; choose another --out.") from None
+def out_dir(path: str | Path) -> Path:
+    """The results folder (created; leftovers of an interrupted run removed, with a note)."""
+    from rmeval.fileio import clean_leftovers, ensure_directory
+
+    out = ensure_directory(path, "the output folder (--out)")
+    clean_leftovers(out)
     return out
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so readers never see it half-written."""
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_table(df: pd.DataFrame, path: Path) -> None:
-    atomic_write_text(path, df.to_csv(index=False))
+    """A results table as CSV, atomically (:mod:`rmeval.fileio`)."""
+    from rmeval.fileio import write_table as _write
+
+    _write(path, df)
 
 
 def write_json(obj: Any, path: Path) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+    """Results as strict JSON (NaN written as null), atomically (:mod:`rmeval.fileio`)."""
+    from rmeval.fileio import write_json as _write
 
-
-def _json_default(o: Any) -> Any:
-    if hasattr(o, "item"):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o)}")
+    _write(path, obj, nan_as_null=True)
 
 
 def say(msg: str = "") -> None:

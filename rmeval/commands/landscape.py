@@ -94,7 +94,6 @@ def run(args: argparse.Namespace) -> int:
     csv_path, png_path, json_path = out / f"{stem}.csv", out / f"{stem}.png", out / f"{stem}.json"
     random_models = results.random_models
     if not results.table.empty:
-        import io
 
         import matplotlib
 
@@ -102,11 +101,9 @@ def run(args: argparse.Namespace) -> int:
         goal_label = {"labels": "goal (labels)", "goal predicate": "goal (predicate)"}.get(results.goal_source, "goal")
         fig = plot_landscape(results.table, intervals=results.intervals, goal_label=goal_label,
                              scale=args.scale, band=args.band)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=120)
-        tmp = png_path.with_name(f".{png_path.name}.tmp")
-        tmp.write_bytes(buf.getvalue())
-        tmp.replace(png_path)
+        from rmeval.fileio import write_figure
+
+        write_figure(png_path, fig, dpi=120)
         write_table(results.table, csv_path)
         write_json(
             {

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rmeval.commands.common import atomic_write_text, bundled_dataset, out_dir, say
+from rmeval.commands.common import bundled_dataset, out_dir, say
 from rmeval.errors import InvalidInputError
+from rmeval.fileio import write_text
 
 HELP = "build a self-contained HTML report (reports/<dataset>/index.html)"
 #: Where the results are read from without --results-dir: the other commands' default --out.
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
     page, sections = build_report(ctx)
     target = out_dir(str(out / ctx.name))
     path = target / "index.html"
-    atomic_write_text(path, page)
+    write_text(path, page, what="the report")
     missing = "" if results_dir.is_dir() else " (no such directory: --results-dir DIR says where the results are)"
     say(f"results from {results_dir}{missing}")
     for s in sections:
