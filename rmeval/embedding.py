@@ -56,10 +56,15 @@ CHUNK_BYTES = 256 * 1024 * 1024
 
 @dataclass
 class EmbedStats:
-    """Counts of one Embedder's work: frames/prompts encoded by the model vs found in the cache."""
+    """Counts of one Embedder's work: frames/prompts encoded by the model vs found in the cache.
+
+    ``repeated`` counts frames identical to another frame of the same call (encoded once,
+    not a cache hit): encoded + cached + repeated = frames embedded.
+    """
 
     encoded: int = 0
     cached: int = 0
+    repeated: int = 0
     texts_encoded: int = 0
     texts_cached: int = 0
 
@@ -299,7 +304,7 @@ class Embedder:
             later = np.isin(keys[missing], in_flight.new_keys)
             if later.any():
                 deferred, missing = missing[later], missing[~later]
-                self.stats.cached += len(deferred)
+                self.stats.repeated += len(deferred)
                 bar(len(deferred))
         if not len(missing):
             return _PendingChunk(out=out, deferred=deferred, deferred_keys=None if deferred is None else keys[deferred])
@@ -312,7 +317,7 @@ class Embedder:
         todo = missing[first[order]]
         duplicates = len(missing) - len(todo)
         self.stats.encoded += len(todo)
-        self.stats.cached += duplicates
+        self.stats.repeated += duplicates
         bar(duplicates)
         if len(todo) == len(frames):
             source = frames

@@ -66,7 +66,8 @@ class ModelRewards:
         ref: The model.
         rewards: (K, n) rewards, row k for ``settings.alphas[k]``, columns in ``rows`` order.
         params_m: Total parameters in millions (registry value, else counted).
-        stats: ``encoded``, ``cached`` (frames), ``seconds``, ``device``.
+        stats: ``encoded``, ``cached`` (cache hits), ``repeated`` (frames identical to another
+            frame of the dataset, encoded once), ``seconds``, ``device``.
     """
 
     ref: ModelRef
@@ -117,6 +118,7 @@ def rewards_per_model(
             stats = {
                 "encoded": embedder.stats.encoded,
                 "cached": embedder.stats.cached,
+                "repeated": embedder.stats.repeated,
                 "seconds": round(time.perf_counter() - t0, 3),
                 "device": str(loaded.device),
             }
@@ -129,7 +131,8 @@ def rewards_per_model(
             log(f"{name}: FAILED: {str(exc).splitlines()[0]}")
             continue
         log(
-            f"{ref.id}: {stats['encoded']} frames encoded, {stats['cached']} from cache "
+            f"{ref.id}: {stats['encoded']} frames encoded, {stats['cached']} from cache"
+            + (f", {stats['repeated']} repeated" if stats["repeated"] else "") + " "
             f"({stats['seconds']:.1f} s on {stats['device']})"
         )
         yield ModelRewards(ref=ref, rewards=rewards, params_m=params_m, stats=stats)
