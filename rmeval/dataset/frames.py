@@ -90,7 +90,9 @@ def _save_png(frame: np.ndarray, path: Path) -> None:
     try:
         Image.fromarray(frame).save(path, format="PNG", compress_level=PNG_COMPRESS_LEVEL, optimize=False)
     except OSError as exc:
-        raise DatasetError(f"{path}: cannot write the frame ({describe_error(exc)})") from None
+        from rmeval.fileio import storage_error
+
+        raise storage_error(exc, "a frame of the dataset", path) from None
 
 
 def _check_frame_array(frame: object, i: int, shape: tuple[int, ...] | None) -> np.ndarray:

@@ -10,7 +10,6 @@ results are collected (:func:`run_chunks`).
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -97,15 +96,10 @@ def read_ahead(items: Sequence[_P], read: Callable[[_P], _T]) -> Iterator[_T]:
 
 
 def progress_bar(show: bool | None, total: int, desc: str) -> tuple[Callable[[int], None], Callable[[], None]]:
-    """``(update, close)`` of a tqdm bar over ``total`` frames; no-ops when not shown.
+    """``(update, close)`` of a tqdm bar over ``total`` frames (:func:`rmeval.progress.progress_bar`).
 
-    ``show`` None: shown only on a terminal for runs of 1,000+ frames.
+    ``show`` None: on a terminal, once the work has run about 2 s.
     """
-    if show is None:
-        show = total >= 1000 and sys.stderr.isatty()
-    if not show:
-        return (lambda n: None), (lambda: None)
-    from tqdm.auto import tqdm
+    from rmeval.progress import progress_bar as _bar
 
-    bar = tqdm(total=total, desc=desc, unit="frame", dynamic_ncols=True)
-    return bar.update, bar.close
+    return _bar(total, desc, show=show)
