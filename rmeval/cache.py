@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from rmeval.errors import CacheError, InvalidInputError, StorageError
-from rmeval.fileio import clean_leftovers, leftovers, notice, storage_error, write_bytes, write_json
+from rmeval.fileio import advice, clean_leftovers, leftovers, notice, storage_error, write_bytes, write_json
 
 CACHE_FORMAT_VERSION = 1
 KEY_BYTES = 16
@@ -360,8 +360,9 @@ class EmbeddingCache:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise StorageError(
-                f"cannot create the embedding cache directory {self.root}: {exc.strerror}. "
-                "Pass --cache-dir DIR (or set RMEVAL_CACHE_DIR) to a writable place."
+                f"cannot create the embedding cache directory {self.root}: {exc.strerror}; {advice(exc)}. "
+                "Pass --cache-dir DIR (or set RMEVAL_CACHE_DIR) to a writable place.",
+                disk_full=exc.errno in (errno.ENOSPC, errno.EDQUOT),
             ) from None
         self._stores: dict[Path, EmbeddingStore] = {}
 

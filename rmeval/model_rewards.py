@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rmeval.errors import DatasetError, InvalidInputError, RmevalError
+from rmeval.errors import DatasetError, InvalidInputError, RmevalError, StorageError
 from rmeval.registry import ModelRef
 
 
@@ -124,11 +124,10 @@ def rewards_per_model(
             }
             params_m = ref.spec.params_m if ref.spec else loaded.n_params / 1e6
             del loaded, embedder, image
-        except DatasetError:
+        except (DatasetError, StorageError):  # the data or the disk: every model would fail alike
             raise
         except RmevalError as exc:
-            failures[name] = str(exc)
-            log(f"{name}: FAILED: {str(exc).splitlines()[0]}")
+            failures[name] = str(exc)  # the caller reports it (once)
             continue
         log(
             f"{ref.id}: {stats['encoded']} frames encoded, {stats['cached']} from cache"

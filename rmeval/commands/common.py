@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,45 @@ def check_embedding_options(args: argparse.Namespace) -> None:
     else:
         raise InvalidInputError(f"--batch-size must be a positive integer or 'auto', got {args.batch_size!r}")
     resolve_device(args.device)
+
+
+def check_prompts(args: argparse.Namespace) -> None:
+    """Refuse an empty or blank --goal/--baseline before anything loads (bad input: exit 2)."""
+    from rmeval.errors import InvalidInputError
+
+    for option in ("goal", "baseline"):
+        for prompt in getattr(args, option, None) or []:
+            if not prompt.strip():
+                raise InvalidInputError(
+                    f"--{option} {prompt!r}: a prompt must not be empty; describe the "
+                    f"{'goal state' if option == 'goal' else 'scene without the goal'} in words, "
+                    "or leave the option out to use the dataset's prompts"
+                )
+
+
+def check_model_tags(models: Sequence[Any]) -> None:
+    """Refuse a pretrained tag open_clip does not know before any model loads (bad input: exit 2).
+
+    Only open_clip architectures with a pretrained tag are checked; anything else (random
+    weights, checkpoints, other families) is left to loading.
+    """
+    refs = [m for m in models if getattr(m, "weights", None) == "pretrained" and getattr(m, "tag", None)]
+    if not refs:
+        return
+    from rmeval.errors import InvalidInputError
+    from rmeval.models import register_rmeval_architectures
+
+    register_rmeval_architectures()
+    import open_clip
+
+    for ref in refs:
+        if open_clip.get_model_config(ref.arch) is None or open_clip.get_pretrained_cfg(ref.arch, ref.tag):
+            continue
+        tags = open_clip.list_pretrained_tags_by_model(ref.arch)
+        raise InvalidInputError(
+            f"--models {ref.arch}:{ref.tag}: {ref.arch} has no pretrained tag {ref.tag!r}; known tags: "
+            f"{', '.join(tags) if tags else '(none: use a checkpoint file or :random)'}"
+        )
 
 
 def add_out_option(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ from rmeval.commands.common import (
     add_embedding_options,
     bundled_dataset,
     check_embedding_options,
+    check_model_tags,
     say,
     warn,
 )
@@ -136,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
     check_embedding_options(args)
     _check_engine_options(args)
     models = parse_models(args.models)
+    check_model_tags(models)
     dataset = load_dataset(args.dataset or bundled_dataset())
     rows = dataset.labelled_rows() if args.labelled_only else None
     if args.engine == "ray":

@@ -13,6 +13,8 @@ from rmeval.commands.common import (
     add_reward_options,
     bundled_dataset,
     check_embedding_options,
+    check_model_tags,
+    check_prompts,
     out_dir,
     say,
     warn,
@@ -75,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError("--band std needs --scale raw (scaled rewards have no std).")
     check_embedding_options(args)
     models = parse_models(args.models)
+    check_model_tags(models)
+    check_prompts(args)
     dataset = load_dataset(args.dataset or bundled_dataset())
     param = args.param or default_param(dataset)
     goal = args.goal or list(dataset.metadata.goal_prompts)

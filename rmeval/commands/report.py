@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from rmeval.commands.common import bundled_dataset, out_dir, say
-from rmeval.errors import InvalidInputError
+from rmeval.errors import InvalidInputError, RmevalError
 from rmeval.fileio import write_text
 
 HELP = "build a self-contained HTML report (reports/<dataset>/index.html)"
@@ -66,6 +66,12 @@ def run(args: argparse.Namespace) -> int:
     labels_db = Path(args.labels_db).expanduser() if args.labels_db else None
     if labels_db is not None and not labels_db.is_file():
         raise InvalidInputError(f"--labels-db {labels_db} does not exist; label frames with `rmeval label` first")
+    if labels_db is not None:
+        _check_labels_db(labels_db)
+    if args.dataset and not Path(args.dataset).expanduser().is_dir():
+        given = Path(args.dataset).expanduser()
+        what = "is not a directory" if given.exists() else "does not exist"
+        raise InvalidInputError(f"--dataset {given} {what}; give a dataset directory (one holding metadata.json)")
     ctx = make_context(Path(args.dataset).expanduser() if args.dataset else bundled_dataset(), results_dir,
                        labels_db=labels_db)
     page, sections = build_report(ctx)
@@ -81,3 +87,19 @@ def run(args: argparse.Namespace) -> int:
         say(f"NOTE: RANDOM weights in {', '.join(randoms)}; the report says so in a banner.")
     say(f"wrote {path} ({len(page) / 1e6:.1f} MB)")
     return 0
+
+
+def _check_labels_db(path: Path) -> None:
+    """Refuse a --labels-db that is not an rmeval labels database (before any page is written)."""
+    from rmeval.labeling.storage import LabelStore
+
+    try:
+        store = LabelStore.open(path, read_only=True, create=False)
+    except RmevalError as exc:
+        reason = str(exc).splitlines()[0].split(". ")[0].rstrip(".")
+        raise InvalidInputError(
+            f"--labels-db {path}: {reason}; give the labels database `rmeval label` wrote (nothing was written)"
+        ) from None
+    close = getattr(store, "close", None)
+    if close is not None:
+        close()
