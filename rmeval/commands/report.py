@@ -68,10 +68,15 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--labels-db {labels_db} does not exist; label frames with `rmeval label` first")
     if labels_db is not None:
         _check_labels_db(labels_db)
-    if args.dataset and not Path(args.dataset).expanduser().is_dir():
-        given = Path(args.dataset).expanduser()
+    given = Path(args.dataset).expanduser() if args.dataset else None
+    if given is not None and not given.is_dir() and not _has_results(results_dir, given.name):
+        # A dataset that is gone but has results still gets a page (saying so); a wrong
+        # path with nothing to report is a typo.
         what = "is not a directory" if given.exists() else "does not exist"
-        raise InvalidInputError(f"--dataset {given} {what}; give a dataset directory (one holding metadata.json)")
+        raise InvalidInputError(
+            f"--dataset {given} {what} and {results_dir} holds no results for {given.name!r}; give a dataset "
+            "directory (one holding metadata.json)"
+        )
     ctx = make_context(Path(args.dataset).expanduser() if args.dataset else bundled_dataset(), results_dir,
                        labels_db=labels_db)
     page, sections = build_report(ctx)
@@ -103,3 +108,10 @@ def _check_labels_db(path: Path) -> None:
     close = getattr(store, "close", None)
     if close is not None:
         close()
+
+
+def _has_results(results_dir: Path, name: str) -> bool:
+    """Whether ``results_dir`` holds any result file of dataset ``name`` (``epic_<name>.csv``, ...)."""
+    if not results_dir.is_dir():
+        return False
+    return any(results_dir.glob(f"*_{name}.csv")) or any(results_dir.glob(f"*_{name}_*.csv"))
