@@ -101,10 +101,16 @@ def test_jpeg_bytes_in_a_png_frame(run, dataset_copy, tmp_path):
     assert _tree(dataset_copy) == before and not (tmp_path / "out").exists()
 
 
-def test_unreadable_frame(run, dataset_copy, tmp_path):
+@pytest.mark.parametrize("keep", [40, 0.8])
+def test_unreadable_frame(run, dataset_copy, tmp_path, keep):
     frame = dataset_copy / "frames" / "000005.png"
-    frame.write_bytes(frame.read_bytes()[:40])  # cut short by a failing disk
+    data = frame.read_bytes()
+    frame.write_bytes(data[: keep if isinstance(keep, int) else int(len(data) * keep)])  # cut short by a failing disk
     _ok(*_epic(run, dataset_copy, tmp_path), 2, "000005.png")
+    code, out, err = run("embed", "--models", "rmeval-tiny", "--dataset", str(dataset_copy),
+                         "--cache-dir", str(tmp_path / "cache"))
+    _ok(code, out, err, 2, "000005.png")
+    assert err.count("error:") == 1 and "failed" not in err, err  # printed once
 
 
 def test_nan_in_metadata_json(run, dataset_copy, tmp_path):

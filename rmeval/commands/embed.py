@@ -17,7 +17,7 @@ from rmeval.commands.common import (
     say,
     warn,
 )
-from rmeval.errors import InvalidInputError, RmevalError
+from rmeval.errors import DatasetError, InvalidInputError, RmevalError, StorageError
 from rmeval.registry import ModelRef, parse_models
 
 if TYPE_CHECKING:
@@ -90,6 +90,8 @@ def _each_model(models: list[ModelRef], embed_one: Callable[[ModelRef], str], ca
     for ref in models:
         try:
             say(embed_one(ref))
+        except (DatasetError, StorageError):  # the data or the disk: every model would fail alike
+            raise
         except RmevalError as exc:
             failed += 1
             warn(f"rmeval: {ref.id} failed: {exc}")
