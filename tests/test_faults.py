@@ -380,6 +380,14 @@ def test_file_where_a_folder_belongs_and_folder_where_a_file_belongs(run, small_
     code, out, err = run("epic", "--models", "rmeval-tiny", "--dataset", str(small_dataset), "--resamples", "10",
                          "--cache-dir", str(blocker), "--out", str(tmp_path / "o"))
     _ok(code, out, err, 2, "is a file, not a folder")
+    cache = tmp_path / "cache2"
+    (cache / "v1").mkdir(parents=True)
+    (cache / "v1" / "image").write_text("a file where the store folders belong")
+    code, out, err = run("epic", "--models", "rmeval-tiny", "--dataset", str(small_dataset), "--resamples", "10",
+                         "--cache-dir", str(cache), "--out", str(tmp_path / "o"))
+    _ok(code, out, err, 2, "cannot write the embedding cache", "a file is in the way where a folder belongs")
+    assert (cache / "v1" / "image").read_text() == "a file where the store folders belong"
+    assert not (tmp_path / "o" / "epic_noise.csv").exists()
     out_dir = tmp_path / "o2"
     (out_dir / "epic_noise.csv").mkdir(parents=True)  # a folder where the result file belongs
     code, out, err = _epic(run, small_dataset, tmp_path, "--out", str(out_dir))
