@@ -104,8 +104,14 @@ def model_epic_rows(
         labels: (N,) 0/1 labels.
     """
     from rmeval.epic import epic_with_ci
+    from rmeval.progress import progress_bar
 
-    res = epic_with_ci(rewards, labels, n_resamples=job.n_resamples, level=job.ci_level, seed=job.seed)
+    update, close = progress_bar(job.n_resamples, f"bootstrap {ref.id}", show=job.embedding.progress, unit="resample")
+    try:
+        res = epic_with_ci(rewards, labels, n_resamples=job.n_resamples, level=job.ci_level, seed=job.seed,
+                           progress=update)
+    finally:
+        close()
     spec = ref.spec
     rows = []
     for alpha, metrics in zip(job.alphas, res.rows()):

@@ -9,7 +9,29 @@ from __future__ import annotations
 
 
 class RmevalError(Exception):
-    """Base class: an error with a message written for the user."""
+    """Base class: an error with a message written for the user.
+
+    ``exit_status`` is what the command line exits with: 2 (bad input, as every
+    command's help says) unless a subclass says otherwise.
+    """
+
+    exit_status: int = 2
+
+
+class StorageError(RmevalError):
+    """A file or folder could not be written (disk full, read-only, something in the way).
+
+    Exit status 1 when the disk is full (nothing wrong with the input), 2 otherwise
+    (the location given cannot be used).
+    """
+
+    def __init__(self, message: str, *, disk_full: bool = False) -> None:
+        super().__init__(message)
+        self.exit_status = 1 if disk_full else 2
+
+
+class CacheError(RmevalError):
+    """An embedding-cache directory or file that is damaged or unusable."""
 
 
 class InvalidInputError(RmevalError, ValueError):

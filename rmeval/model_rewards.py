@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from rmeval.embedding_options import EmbeddingOptions
-from rmeval.errors import DatasetError, InvalidInputError, RmevalError
+from rmeval.errors import DatasetError, InvalidInputError, RmevalError, StorageError
 from rmeval.registry import ModelRef
 
 
@@ -54,7 +54,8 @@ class ModelRewards:
         ref: The model.
         rewards: (K, n) rewards, row k for ``settings.alphas[k]``, columns in ``rows`` order.
         params_m: Total parameters in millions (registry value, else counted).
-        stats: ``encoded``, ``cached`` (frames), ``seconds``, ``device``.
+        stats: ``encoded``, ``cached`` (cache hits), ``repeated`` (frames identical to another
+            frame of the dataset, encoded once), ``seconds``, ``device``.
         extra: (K, n) rewards for each of ``settings.extra_prompts``.
     """
 
@@ -111,19 +112,20 @@ def rewards_per_model(
             stats = {
                 "encoded": embedder.stats.encoded,
                 "cached": embedder.stats.cached,
+                "repeated": embedder.stats.repeated,
                 "seconds": round(time.perf_counter() - t0, 3),
                 "device": str(loaded.device),
             }
             params_m = ref.spec.params_m if ref.spec else loaded.n_params / 1e6
             del loaded, embedder, image
-        except DatasetError:
+        except (DatasetError, StorageError):  # the data or the disk: every model would fail alike
             raise
         except RmevalError as exc:
-            failures[name] = str(exc)
-            log(f"{name}: FAILED: {str(exc).splitlines()[0]}")
+            failures[name] = str(exc)  # the caller reports it (once)
             continue
         log(
-            f"{ref.id}: {stats['encoded']} frames encoded, {stats['cached']} from cache "
+            f"{ref.id}: {stats['encoded']} frames encoded, {stats['cached']} from cache"
+            + (f", {stats['repeated']} repeated" if stats["repeated"] else "") + " "
             f"({stats['seconds']:.1f} s on {stats['device']})"
         )
         yield ModelRewards(ref=ref, rewards=rewards, params_m=params_m, stats=stats, extra=extra)

@@ -2,6 +2,11 @@
 
 Ranges include ``stop`` and are computed in decimal arithmetic, so ``0:1:0.2`` gives
 exactly ``[0.0, 0.2, 0.4, 0.6, 0.8, 1.0]`` (no ``0.6000000000000001``).
+
+The rule for a ``stop`` off the grid: ``stop`` must be ``start + k * step`` for a whole
+number ``k``; ``0:1:0.3`` is refused (it would silently end at 0.9), with the ranges
+that would work named. Lists must not be empty between commas (``0,,1``) nor repeat a
+value (``0,0,1``).
 """
 
 from __future__ import annotations
@@ -49,13 +54,29 @@ def parse_range(spec: str, *, what: str = "range") -> list[float]:
                 f"{what} {spec!r}: the step {step} never reaches {stop} from {start}; "
                 f"flip its sign."
             )
-        count = int((stop - start) / step) + 1
+        steps = (stop - start) / step
+        if steps != steps.to_integral_value():
+            below = start + int(steps) * step
+            raise InvalidInputError(
+                f"{what} {spec!r}: the stop {stop} is not on the grid {start}, {start + step}, ... "
+                f"(stop must be start + a whole number of steps); use {start}:{below}:{step}, "
+                f"a step that divides {stop - start}, or a list"
+            )
+        count = int(steps) + 1
         if count > MAX_RANGE_VALUES:
             raise InvalidInputError(f"{what} {spec!r}: {count} values is too many (at most {MAX_RANGE_VALUES}).")
         return [float(start + i * step) for i in range(count)]
-    values = [_decimal(p, what, spec) for p in spec.split(",") if p.strip()]
-    if not values:
-        raise InvalidInputError(f"{what} {spec!r}: no numbers found.")
+    parts = spec.split(",")
+    if any(not p.strip() for p in parts):
+        raise InvalidInputError(
+            f"{what} {spec!r}: an empty value between commas; give numbers separated by single commas, e.g. 0,0.5,1."
+        )
+    values = [_decimal(p, what, spec) for p in parts]
+    seen: set[Decimal] = set()
+    for v in values:
+        if v in seen:
+            raise InvalidInputError(f"{what} {spec!r}: {v} is given twice; give each value once.")
+        seen.add(v)
     return [float(v) for v in values]
 
 

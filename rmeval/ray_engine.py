@@ -77,7 +77,8 @@ class RayEmbedding:
     Attributes:
         embeddings: (n, D) float32 embeddings in the order of the requested rows.
         encoded: Frames the model encoded.
-        cached: Frames found in the cache (or duplicates of frames encoded in the same call).
+        cached: Frames found in the cache (frames repeating another of the call are neither
+            encoded nor cached: encoded + cached <= frames).
         replicas: Model replicas used.
         device: ``cuda`` or ``cpu`` (the replicas' device type).
         store: The cache store directory the embeddings are in.
@@ -165,14 +166,16 @@ class EmbedReplica:
         try:
             try:
                 cache = EmbeddingCache(cache_dir)
-            except RmevalError:  # not reachable from this node: keep a private one
+                if not cache.writable:
+                    raise RmevalError(f"{cache_dir} is read-only here")
+            except RmevalError:  # not reachable (or writable) from this node: keep a private one
                 cache = EmbeddingCache(tempfile.mkdtemp(prefix="rmeval-ray-cache-"))
             loaded = load_model(model, device=device, weights_dir=weights_dir)
             extra = {"compile": True} if compile else {}
             self.embedder = Embedder(loaded, batch_size=batch_size, precision=precision, cache=cache, progress=False, **extra)
             store = self.embedder.cache_store("image")  # the local engine's store: same key, same directory
             assert store is not None
-            self.store_info = (store.directory / "info.json").read_text()
+            self.store_info = json.dumps(store.info, sort_keys=True)
         except RmevalError as exc:
             self.error = exc
 

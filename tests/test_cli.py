@@ -159,7 +159,7 @@ def test_embed_command_fills_cache(run, tmp_path):
     code, out, _ = run("embed", "--models", "rmeval-tiny", "--labelled-only", "--cache-dir", str(tmp_path))
     assert code == 0 and "305 encoded, 0 from cache" in out
     # the embedding rate is reported apart from loading the model
-    m = re.search(r"\(model ([\d.]+) s; embedding ([\d.]+) s, ([\d,]+) frames/s\)", out)
+    m = re.search(r"\(model ([\d.]+) s; embedding ([\d.]+) s, ([\d,]+) frames/s encoded\)", out)
     assert m and float(m[3].replace(",", "")) > 0, out
     code, out, _ = run("embed", "--models", "rmeval-tiny", "--cache-dir", str(tmp_path))
     assert code == 0 and "0 encoded, 305 from cache" in out

@@ -27,7 +27,7 @@ from rmeval.dataset import (
     save_index,
     write_dataset,
 )
-from rmeval.errors import DatasetError, InvalidInputError
+from rmeval.errors import DatasetError, InvalidInputError, StorageError
 
 H, W = 5, 7  # deliberately not square, so a transposed frame would be caught
 N = 6
@@ -102,7 +102,7 @@ def set_cell(col: str, row: int, value: object, dtype: object = None) -> Callabl
 
 def leftovers(parent: Path) -> list[str]:
     """Temporary or moved-aside directories/files write_dataset/save_index may leave."""
-    return sorted(p.name for p in parent.rglob(".*") if ".tmp-" in p.name or ".old-" in p.name)
+    return sorted(p.name for p in parent.rglob(".*") if ".tmp-" in p.name or ".old-" in p.name or "rmeval-tmp-" in p.name)
 
 
 # --------------------------------------------------------------------------- round trip
@@ -646,13 +646,13 @@ def test_save_index_is_atomic(root: Path, monkeypatch: pytest.MonkeyPatch) -> No
     before = (root / INDEX_FILE).read_bytes()
 
     def broken_write(table: object, where: object, **kw: object) -> None:
-        Path(where).write_bytes(b"PAR1 half a file")  # type: ignore[arg-type]
+        where.write(b"PAR1 half a file")  # type: ignore[attr-defined]
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pq, "write_table", broken_write)
     index = ds.index.copy()
     index["label"] = pd.array([1] * N, dtype="Int8")
-    with pytest.raises(DatasetError, match=r"index\.parquet: cannot save the index .*No space left.*old index is unchanged"):
+    with pytest.raises(StorageError, match=r"cannot write the index \(the old index is unchanged\) at .*index\.parquet: No space left"):
         save_index(ds, index)
     assert (root / INDEX_FILE).read_bytes() == before
     assert leftovers(root) == []

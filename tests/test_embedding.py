@@ -67,7 +67,7 @@ def test_duplicate_frames_encoded_once(tiny_model, frames, tmp_path):
     dup = np.concatenate([frames[:3], frames[:3], frames[:3]])
     e = Embedder(tiny_model, cache=EmbeddingCache(tmp_path))
     out = e.embed_frames(dup)
-    assert e.stats.encoded == 3 and e.stats.cached == 6
+    assert (e.stats.encoded, e.stats.cached, e.stats.repeated) == (3, 0, 6)  # repeats are not cache hits
     np.testing.assert_array_equal(out[:3], out[3:6])
 
 
@@ -104,9 +104,10 @@ def test_partial_and_corrupt_shards_are_not_trusted(tiny_model, frames, tmp_path
     (store_dir / ".tmp-shard-dead.npy").write_bytes(shard.read_bytes()[:100])
     shard.write_bytes(shard.read_bytes()[:-50])
     again = Embedder(tiny_model, cache=EmbeddingCache(tmp_path))
-    with pytest.warns(UserWarning, match="ignoring unreadable embedding-cache shard"):
+    with pytest.warns(UserWarning, match=r"embedding cache: moved .*shard-.* to quarantine/: unreadable"):
         out = again.embed_frames(frames)
     assert again.stats.encoded == 24
+    assert (store_dir / "quarantine" / shard.name).is_file()  # moved aside, not deleted
     np.testing.assert_allclose(out, good, atol=1e-5)
 
 
@@ -195,7 +196,7 @@ def test_partly_cached_chunk_with_duplicates_keeps_row_order(tiny_model, frames,
     order = np.random.default_rng(0).permutation(np.concatenate([np.arange(24), np.arange(1, 24, 2)]))
     e = Embedder(tiny_model, batch_size=5, cache=EmbeddingCache(tmp_path))
     out = e.embed_frames(frames[order])
-    assert (e.stats.encoded, e.stats.cached) == (12, 24)
+    assert (e.stats.encoded, e.stats.cached, e.stats.repeated) == (12, 12, 12)
     np.testing.assert_allclose(out, expected[order], atol=1e-5)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,7 +102,9 @@ def test_embed_command_with_ray_engine(local_ray, frames_dataset, tmp_path, capf
     # rmeval's Ray start-up and job keep Ray's notices off stderr
     for noise in RAY_NOISE:
         assert noise not in STARTUP_STDERR["text"] and noise not in err, (noise, STARTUP_STDERR["text"], err)
-    assert "rmeval-tiny:random: 30 frames, 28 encoded, 2 from cache, dim 32" in out and "(Ray)" in out
+    # the 2 repeated frames are cache hits when an earlier batch stored their twin, else repeats
+    assert re.search(r"rmeval-tiny:random: 30 frames, 28 encoded, (2 from cache|0 from cache, 2 repeated), dim 32", out), out
+    assert "(Ray)" in out
     assert "RANDOM weights" in out
     assert ray.is_initialized()  # the command reused the running instance and left it alone
     # the local engine then encodes nothing
@@ -119,7 +122,7 @@ def test_ray_engine_matches_local_and_fills_the_same_cache(local_ray, frames_dat
     assert res.embeddings.shape == expected.shape == (30, 32)
     np.testing.assert_allclose(res.embeddings, expected, rtol=1e-5, atol=1e-6)
     assert res.device == "cpu" and res.replicas == 1
-    assert res.encoded + res.cached == 30 and res.encoded >= 28  # duplicates may share one encoding
+    assert res.encoded + res.cached <= 30 and res.encoded >= 28  # repeated frames share one encoding
     # a later local run finds every frame in the cache the Ray workers wrote
     again, stats = _local(frames_dataset, cache=EmbeddingCache(cache_dir), rows=rows)
     assert stats.encoded == 0 and stats.cached == 30

@@ -63,7 +63,7 @@ def test_kill_and_resume_continues_the_step_count_and_keeps_every_checkpoint(tmp
     # no checkpoint listed before the kill is lost (a step listed past resume.json's is redone)
     kept = before[before["step"] <= state["step"]]
     pd.testing.assert_frame_equal(after.iloc[: len(kept)].reset_index(drop=True), kept.reset_index(drop=True))
-    assert not list(out.glob(".*.tmp-*")) and not list((out / "checkpoints").glob(".*.tmp-*"))
+    assert not list(out.glob(".*tmp-*")) and not list((out / "checkpoints").glob(".*tmp-*"))  # any writer's temporaries
     final = None
     for path in after["checkpoint"]:
         final = DQN.load(out / path, device="cpu")

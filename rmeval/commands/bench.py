@@ -13,6 +13,7 @@ from rmeval.commands.common import (
     add_embedding_options,
     add_out_option,
     check_embedding_options,
+    check_model_tags,
     datasets_dir,
     out_dir,
     say,
@@ -21,6 +22,7 @@ from rmeval.commands.common import (
     write_table,
 )
 from rmeval.errors import InvalidInputError
+from rmeval.fileio import write_bytes
 from rmeval.ranges import parse_alphas
 from rmeval.registry import parse_models
 
@@ -110,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--seed must be a non-negative integer, got {args.seed}")
     embedding = check_embedding_options(args)
     models = parse_models(args.models)
+    check_model_tags(models)
     datasets = [load_dataset(p) for p in _dataset_paths(args.datasets)]
     policy_truth = None
     if args.policy_truth:
@@ -150,10 +153,10 @@ def run(args: argparse.Namespace) -> int:
             "metrics_seconds": round(results.seconds_metrics, 3),
         }, json_path)
         pngs = [out / "bench_metrics.png"]
-        atomic_bytes(pngs[0], figure_bytes(plot_bench_metrics(results.table, LEADERBOARD)))
+        write_bytes(pngs[0], figure_bytes(plot_bench_metrics(results.table, LEADERBOARD)))
         if results.confusion:
             pngs.append(out / "bench_confusion.png")
-            atomic_bytes(pngs[1], figure_bytes(plot_confusions(results.confusion)))
+            write_bytes(pngs[1], figure_bytes(plot_confusions(results.confusion)))
         say("")
         say(format_leaderboard(leaderboard(results.table)))
         say("")
@@ -169,18 +172,4 @@ def run(args: argparse.Namespace) -> int:
     for model, message in results.failures.items():
         warn(f"rmeval: {model} failed: {message}")
     return 1 if results.failures else 0
-
-
-def atomic_bytes(path: Path, data: bytes) -> None:
-    """Write bytes atomically (the text writer's temp-and-rename)."""
-    import os
-    import uuid
-
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 

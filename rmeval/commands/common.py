@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,6 @@ import pandas as pd
 
 from rmeval.dataset.bundled import BUNDLED_DATASET, bundled_dataset, datasets_dir  # noqa: F401  (used by the commands)
 from rmeval.embedding_options import EmbeddingOptions
-from rmeval.errors import RmevalError
 
 
 def add_reward_options(parser: argparse.ArgumentParser, *, alpha_default: str) -> None:
@@ -62,44 +59,70 @@ def check_embedding_options(args: argparse.Namespace) -> EmbeddingOptions:
     return options
 
 
+def check_prompts(args: argparse.Namespace) -> None:
+    """Refuse an empty or blank --goal/--baseline before anything loads (bad input: exit 2)."""
+    from rmeval.errors import InvalidInputError
+
+    for option in ("goal", "baseline"):
+        for prompt in getattr(args, option, None) or []:
+            if not prompt.strip():
+                raise InvalidInputError(
+                    f"--{option} {prompt!r}: a prompt must not be empty; describe the "
+                    f"{'goal state' if option == 'goal' else 'scene without the goal'} in words, "
+                    "or leave the option out to use the dataset's prompts"
+                )
+
+
+def check_model_tags(models: Sequence[Any]) -> None:
+    """Refuse a pretrained tag open_clip does not know before any model loads (bad input: exit 2).
+
+    Only open_clip architectures with a pretrained tag are checked; anything else (random
+    weights, checkpoints, other families) is left to loading.
+    """
+    refs = [m for m in models if getattr(m, "weights", None) == "pretrained" and getattr(m, "tag", None)]
+    if not refs:
+        return
+    from rmeval.errors import InvalidInputError
+    from rmeval.models import register_rmeval_architectures
+
+    register_rmeval_architectures()
+    import open_clip
+
+    for ref in refs:
+        if open_clip.get_model_config(ref.arch) is None or open_clip.get_pretrained_cfg(ref.arch, ref.tag):
+            continue
+        tags = open_clip.list_pretrained_tags_by_model(ref.arch)
+        raise InvalidInputError(
+            f"--models {ref.arch}:{ref.tag}: {ref.arch} has no pretrained tag {ref.tag!r}; known tags: "
+            f"{', '.join(tags) if tags else '(none: use a checkpoint file or :random)'}"
+        )
+
+
 def add_out_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", default="reports", help="directory for results (default: reports/)")
 
 
-def out_dir(path: str) -> Path:
-    out = Path(path).expanduser()
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RmevalError(f"cannot create the output directory {out}: {exc.strerror}; choose another --out.") from None
+def out_dir(path: str | Path) -> Path:
+    """The results folder (created; leftovers of an interrupted run removed, with a note)."""
+    from rmeval.fileio import clean_leftovers, ensure_directory
+
+    out = ensure_directory(path, "the output folder (--out)")
+    clean_leftovers(out)
     return out
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a file so readers never see it half-written."""
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_table(df: pd.DataFrame, path: Path) -> None:
-    atomic_write_text(path, df.to_csv(index=False))
+    """A results table as CSV, atomically (:mod:`rmeval.fileio`)."""
+    from rmeval.fileio import write_table as _write
+
+    _write(path, df)
 
 
 def write_json(obj: Any, path: Path) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, default=_json_default) + "\n")
+    """Results as strict JSON (NaN written as null), atomically (:mod:`rmeval.fileio`)."""
+    from rmeval.fileio import write_json as _write
 
-
-def _json_default(o: Any) -> Any:
-    if hasattr(o, "item"):
-        return o.item()
-    if isinstance(o, Path):
-        return str(o)
-    raise TypeError(f"not JSON serialisable: {type(o)}")
+    _write(path, obj, nan_as_null=True)
 
 
 def say(msg: str = "") -> None:

@@ -13,10 +13,11 @@ from rmeval.commands.common import (
     add_embedding_options,
     bundled_dataset,
     check_embedding_options,
+    check_model_tags,
     say,
     warn,
 )
-from rmeval.errors import InvalidInputError, RmevalError
+from rmeval.errors import DatasetError, InvalidInputError, RmevalError, StorageError
 from rmeval.registry import ModelRef, parse_models
 
 if TYPE_CHECKING:
@@ -89,6 +90,8 @@ def _each_model(models: list[ModelRef], embed_one: Callable[[ModelRef], str], ca
     for ref in models:
         try:
             say(embed_one(ref))
+        except (DatasetError, StorageError):  # the data or the disk: every model would fail alike
+            raise
         except RmevalError as exc:
             failed += 1
             warn(f"rmeval: {ref.id} failed: {exc}")
@@ -102,7 +105,10 @@ def _each_model(models: list[ModelRef], embed_one: Callable[[ModelRef], str], ca
 
 
 def _summary(ref: ModelRef, n: int, encoded: int, cached: int, dim: int, where: str) -> str:
-    return f"{ref.id}: {n} frames, {encoded} encoded, {cached} from cache, dim {dim}, {where}"
+    """One line per model; frames neither encoded nor cache hits repeat another frame of the dataset."""
+    repeated = n - encoded - cached
+    extra = f", {repeated} repeated" if repeated > 0 else ""
+    return f"{ref.id}: {n} frames, {encoded} encoded, {cached} from cache{extra}, dim {dim}, {where}"
 
 
 def _run_ray(args: argparse.Namespace, dataset: Dataset, rows: np.ndarray | None, models: list[ModelRef]) -> int:
@@ -133,6 +139,7 @@ def run(args: argparse.Namespace) -> int:
     options = check_embedding_options(args)
     _check_engine_options(args)
     models = parse_models(args.models)
+    check_model_tags(models)
     dataset = load_dataset(args.dataset or bundled_dataset())
     rows = dataset.labelled_rows() if args.labelled_only else None
     if args.engine == "ray":
@@ -146,7 +153,8 @@ def run(args: argparse.Namespace) -> int:
         t1 = time.perf_counter()
         out = emb.embed_dataset(dataset, rows)
         t2 = time.perf_counter()
-        rate = f", {len(out) / (t2 - t1):,.0f} frames/s" if t2 > t1 else ""
+        encoded = emb.stats.encoded
+        rate = f", {encoded / (t2 - t1):,.0f} frames/s encoded" if t2 > t1 and encoded else ""
         return _summary(ref, len(out), emb.stats.encoded, emb.stats.cached, out.shape[1],
                         f"{t2 - t0:.1f} s on {loaded.device} (model {t1 - t0:.1f} s; embedding {t2 - t1:.1f} s{rate})")
 

@@ -16,6 +16,8 @@ from rmeval.commands.common import (
     add_reward_options,
     bundled_dataset,
     check_embedding_options,
+    check_model_tags,
+    check_prompts,
     out_dir,
     say,
     warn,
@@ -83,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError(f"--ci must lie strictly between 0 and 1 (e.g. 0.95), got {args.ci}")
     embedding = check_embedding_options(args)
     models = parse_models(args.models)
+    check_model_tags(models)
+    check_prompts(args)
     dataset = load_dataset(args.dataset or bundled_dataset())
     goal = args.goal or list(dataset.metadata.goal_prompts)
     baseline = args.baseline or list(dataset.metadata.baseline_prompts)

@@ -60,10 +60,12 @@ def run(args: argparse.Namespace) -> int:
     if config.random_weights:
         reward += " (RANDOM weights)"
     fig = plot_evaluation(table, title=f"{config.env}: {config.algo.upper()} trained on {reward}")
-    tmp = png_path.with_name(f".{png_path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
-    plt.close(fig)
-    tmp.replace(png_path)
+    from rmeval.fileio import write_figure
+
+    try:
+        write_figure(png_path, fig, dpi=120)
+    finally:
+        plt.close(fig)
     say(f"wrote {csv_path} and {png_path}")
     if config.random_weights:
         warn(RANDOM_WEIGHTS_NOTE.format(models=f"{config.model} (the policies' training reward)"))

@@ -13,6 +13,8 @@ from rmeval.commands.common import (
     add_reward_options,
     bundled_dataset,
     check_embedding_options,
+    check_model_tags,
+    check_prompts,
     out_dir,
     say,
     warn,
@@ -75,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         raise InvalidInputError("--band std needs --scale raw (scaled rewards have no std).")
     embedding = check_embedding_options(args)
     models = parse_models(args.models)
+    check_model_tags(models)
+    check_prompts(args)
     dataset = load_dataset(args.dataset or bundled_dataset())
     param = args.param or default_param(dataset)
     goal = args.goal or list(dataset.metadata.goal_prompts)
@@ -91,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
     csv_path, png_path, json_path = out / f"{stem}.csv", out / f"{stem}.png", out / f"{stem}.json"
     random_models = results.random_models
     if not results.table.empty:
-        import io
 
         import matplotlib
 
@@ -99,11 +102,9 @@ def run(args: argparse.Namespace) -> int:
         goal_label = {"labels": "goal (labels)", "goal predicate": "goal (predicate)"}.get(results.goal_source, "goal")
         fig = plot_landscape(results.table, intervals=results.intervals, goal_label=goal_label,
                              scale=args.scale, band=args.band)
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=120)
-        tmp = png_path.with_name(f".{png_path.name}.tmp")
-        tmp.write_bytes(buf.getvalue())
-        tmp.replace(png_path)
+        from rmeval.fileio import write_figure
+
+        write_figure(png_path, fig, dpi=120)
         write_table(results.table, csv_path)
         write_json(
             {

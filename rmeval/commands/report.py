@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from rmeval.commands.common import atomic_write_text, bundled_dataset, out_dir, say
-from rmeval.errors import InvalidInputError
+from rmeval.commands.common import bundled_dataset, out_dir, say
+from rmeval.errors import InvalidInputError, RmevalError
+from rmeval.fileio import write_text
 
 HELP = "build a self-contained HTML report (reports/<dataset>/index.html)"
 #: Where the results are read from without --results-dir: the other commands' default --out.
@@ -65,12 +66,23 @@ def run(args: argparse.Namespace) -> int:
     labels_db = Path(args.labels_db).expanduser() if args.labels_db else None
     if labels_db is not None and not labels_db.is_file():
         raise InvalidInputError(f"--labels-db {labels_db} does not exist; label frames with `rmeval label` first")
+    if labels_db is not None:
+        _check_labels_db(labels_db)
+    given = Path(args.dataset).expanduser() if args.dataset else None
+    if given is not None and not given.is_dir() and not _has_results(results_dir, given.name):
+        # A dataset that is gone but has results still gets a page (saying so); a wrong
+        # path with nothing to report is a typo.
+        what = "is not a directory" if given.exists() else "does not exist"
+        raise InvalidInputError(
+            f"--dataset {given} {what} and {results_dir} holds no results for {given.name!r}; give a dataset "
+            "directory (one holding metadata.json)"
+        )
     ctx = make_context(Path(args.dataset).expanduser() if args.dataset else bundled_dataset(), results_dir,
                        labels_db=labels_db)
     page, sections = build_report(ctx)
     target = out_dir(str(out / ctx.name))
     path = target / "index.html"
-    atomic_write_text(path, page)
+    write_text(path, page, what="the report")
     missing = "" if results_dir.is_dir() else " (no such directory: --results-dir DIR says where the results are)"
     say(f"results from {results_dir}{missing}")
     for s in sections:
@@ -80,3 +92,26 @@ def run(args: argparse.Namespace) -> int:
         say(f"NOTE: RANDOM weights in {', '.join(randoms)}; the report says so in a banner.")
     say(f"wrote {path} ({len(page) / 1e6:.1f} MB)")
     return 0
+
+
+def _check_labels_db(path: Path) -> None:
+    """Refuse a --labels-db that is not an rmeval labels database (before any page is written)."""
+    from rmeval.labeling.storage import LabelStore
+
+    try:
+        store = LabelStore.open(path, read_only=True, create=False)
+    except RmevalError as exc:
+        reason = str(exc).splitlines()[0].split(". ")[0].rstrip(".")
+        raise InvalidInputError(
+            f"--labels-db {path}: {reason}; give the labels database `rmeval label` wrote (nothing was written)"
+        ) from None
+    close = getattr(store, "close", None)
+    if close is not None:
+        close()
+
+
+def _has_results(results_dir: Path, name: str) -> bool:
+    """Whether ``results_dir`` holds any result file of dataset ``name`` (``epic_<name>.csv``, ...)."""
+    if not results_dir.is_dir():
+        return False
+    return any(results_dir.glob(f"*_{name}.csv")) or any(results_dir.glob(f"*_{name}_*.csv"))

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -92,25 +90,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-# ----------------------------------------------------------------------------- files
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def write_artifact(artifact: Artifact, out: Path) -> list[Path]:
     """Write ``<stem>.png``, ``<stem>.svg`` and ``<stem>.csv`` atomically; returns the paths."""
+    from rmeval.fileio import write_bytes
     from rmeval.plots import figure_bytes
 
     paths = []
     for fmt in ("png", "svg"):
         path = out / f"{artifact.stem}.{fmt}"
-        _atomic_write_bytes(path, figure_bytes(artifact.figure, fmt))
+        write_bytes(path, figure_bytes(artifact.figure, fmt))
         paths.append(path)
     path = out / f"{artifact.stem}.csv"
     write_table(artifact.table, path)

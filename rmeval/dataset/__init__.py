@@ -78,8 +78,9 @@ should store RGB.)
 ### Writing and updating
 
 `write_dataset` builds the whole directory under a temporary sibling
-(`.<name>.tmp-<random>`) and renames it into place, so a dataset directory is either
-complete or absent; replacing an existing dataset needs `overwrite=True`. `save_index`
+(`.<name>.rmeval-tmp-<pid>-<random>`, :func:`rmeval.fileio.publish_directory`), fsyncs it
+and renames it into place, so a dataset directory is either complete or absent (the
+temporary of a killed run is removed by the next write in the same folder, with a note); replacing an existing dataset needs `overwrite=True`. `save_index`
 replaces `index.parquet` atomically (write a temporary file, then rename it over the
 old one), which is how labelling tools update labels.
 """

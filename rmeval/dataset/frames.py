@@ -42,6 +42,18 @@ def _to_rgb8(im: Image.Image) -> np.ndarray:
     return arr
 
 
+class NotPngError(ValueError):
+    """A frame file holding another image format (frames are PNG, whatever their name)."""
+
+
+def _check_png(im: Image.Image) -> None:
+    if im.format != "PNG":
+        raise NotPngError(
+            f"it holds {im.format or 'an unknown'} image data, not PNG (frames must be PNG files; "
+            "re-save it as PNG)"
+        )
+
+
 def read_frame(path: str | Path) -> np.ndarray:
     """One frame as an (H, W, 3) uint8 RGB array.
 
@@ -52,6 +64,7 @@ def read_frame(path: str | Path) -> np.ndarray:
     path = Path(path)
     try:
         with Image.open(path) as im:
+            _check_png(im)
             im.load()
             return _to_rgb8(im)
     except FileNotFoundError:
@@ -69,6 +82,7 @@ def _read_size(path: str) -> tuple[int, int] | str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as im:
+                _check_png(im)
                 width, height = im.size
         return int(width), int(height)
     except Exception as exc:  # noqa: BLE001
@@ -90,7 +104,9 @@ def _save_png(frame: np.ndarray, path: Path) -> None:
     try:
         Image.fromarray(frame).save(path, format="PNG", compress_level=PNG_COMPRESS_LEVEL, optimize=False)
     except OSError as exc:
-        raise DatasetError(f"{path}: cannot write the frame ({describe_error(exc)})") from None
+        from rmeval.fileio import storage_error
+
+        raise storage_error(exc, "a frame of the dataset", path) from None
 
 
 def _check_frame_array(frame: object, i: int, shape: tuple[int, ...] | None) -> np.ndarray:

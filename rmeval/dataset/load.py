@@ -30,10 +30,19 @@ def _read_metadata_file(path: Path, problems: Problems) -> object:
     except OSError as exc:
         problems.add(f"{METADATA_FILE}: cannot read it ({describe_error(exc)})")
         return None
+    def refuse_constant(name: str) -> object:
+        raise ValueError(name)
+
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=refuse_constant)
     except json.JSONDecodeError as exc:
         problems.add(f"{METADATA_FILE}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+        return None
+    except ValueError as exc:  # NaN, Infinity, -Infinity: Python's extensions, not JSON
+        problems.add(
+            f"{METADATA_FILE}: {exc} is not JSON (strict JSON has no NaN or infinity); write null "
+            "or a number instead"
+        )
         return None
     if isinstance(data, dict):
         for key, hint in (("format", f"{FORMAT_NAME!r}"), ("version", str(FORMAT_VERSION))):
@@ -44,7 +53,16 @@ def _read_metadata_file(path: Path, problems: Problems) -> object:
 
 def _read_index_file(path: Path, problems: Problems) -> pd.DataFrame | None:
     if not path.is_file():
-        problems.add(f"{INDEX_FILE}: missing" if not path.exists() else f"{INDEX_FILE}: not a file")
+        if path.exists():
+            problems.add(f"{INDEX_FILE}: not a file")
+        else:
+            others = sorted(p.name for p in path.parent.glob("index.*") if p.name != INDEX_FILE)
+            hint = (
+                f" (found {', '.join(others)}: rmeval reads only Parquet; convert it, e.g. "
+                f"pd.read_csv('{others[0]}').to_parquet('{INDEX_FILE}', index=False))"
+                if others else ""
+            )
+            problems.add(f"{INDEX_FILE}: missing{hint}")
         return None
     try:
         return pd.read_parquet(path)

@@ -135,6 +135,7 @@ def _normalise_labels(
     out = np.zeros(len(values), dtype=np.int8)
     mask = np.zeros(len(values), dtype=bool)
     found = False
+    as_text = 0  # "0"/"1" stored as strings: one problem for the column, after the bad rows
     for i, v in enumerate(values):
         if is_missing(v):
             mask[i] = True
@@ -142,10 +143,17 @@ def _normalise_labels(
             out[i] = int(v)
         elif isinstance(v, (int, float, np.integer, np.floating)) and v in (0, 1):
             out[i] = int(v)
+        elif isinstance(v, str) and v.strip() in ("0", "1"):
+            as_text += 1
         else:
             found = True
             bad(i, _py(v))
-    if found:
+    if as_text:
+        problems.add(
+            f"{INDEX_FILE}: column 'label' holds {as_text} label(s) as text ('0'/'1'); store integers "
+            "(e.g. index['label'] = pd.to_numeric(index['label']).astype('Int8'))"
+        )
+    if found or as_text:
         return None
     return pd.Series(pd.arrays.IntegerArray(out, mask), index=series.index, name="label")
 

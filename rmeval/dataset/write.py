@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
-import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +20,7 @@ from rmeval.dataset.metadata import DatasetMetadata, metadata_json
 from rmeval.dataset.problems import Problems, describe_error
 from rmeval.dataset.validation import check_sizes, validate_index
 from rmeval.errors import DatasetError, InvalidInputError
+from rmeval.fileio import atomic_write, publish_directory, translate_errors
 
 
 def _arrow_table(df: pd.DataFrame, where: str) -> pa.Table:
@@ -41,29 +39,11 @@ def _arrow_table(df: pd.DataFrame, where: str) -> pa.Table:
         raise DatasetError(f"{where}: cannot be stored in Parquet ({describe_error(exc)})") from None
 
 
-def _write_file_synced(path: Path, write: Callable[[Path], object]) -> None:
-    """Run ``write(path)``, then flush the file to disk."""
-    write(path)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-
 def _looks_like_dataset(path: Path) -> bool:
     try:
         return (path / METADATA_FILE).is_file() or not any(path.iterdir())
     except OSError:
         return False
-
-
-def _remove_tree(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink(missing_ok=True)
-    else:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def write_dataset(
@@ -81,7 +61,7 @@ def write_dataset(
     ``step``, ``label`` and any extra columns, but no ``frame`` column: frame ``i`` is
     written to ``frames/{i:06d}.png`` and that path goes into ``frame``.
 
-    Atomic: everything is written under a temporary sibling ``.<name>.tmp-<random>``
+    Atomic (:func:`rmeval.fileio.publish_directory`): everything is written under a temporary sibling
     which is renamed to ``root`` at the end. If ``root`` exists, :class:`DatasetError`
     is raised before anything is written unless ``overwrite`` is true; then the new
     directory is swapped in first and the old one removed afterwards (a directory that
@@ -127,67 +107,16 @@ def write_dataset(
     df.insert(0, "frame", [f"{FRAMES_DIR}/{i:06d}.png" for i in range(n)])
     table = _arrow_table(df, "index")
 
-    parent = root.parent
-    tmp = parent / f".{root.name}.tmp-{secrets.token_hex(4)}"
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-        tmp.mkdir()
-    except OSError as exc:
-        raise DatasetError(f"cannot create {tmp}: {describe_error(exc)}") from None
-    try:
-        try:
+    with publish_directory(root, what="the dataset", replace=exists) as tmp:
+        with translate_errors("the dataset", root):
             (tmp / FRAMES_DIR).mkdir()
-        except OSError as exc:
-            raise DatasetError(f"cannot create {tmp / FRAMES_DIR}: {describe_error(exc)}") from None
         write_frames(frames, tmp / FRAMES_DIR, n)
-        try:
-            _write_file_synced(tmp / INDEX_FILE, lambda p: pq.write_table(table, p))
-            _write_file_synced(tmp / METADATA_FILE, lambda p: p.write_text(meta_text, encoding="utf-8"))
-        except OSError as exc:
-            raise DatasetError(f"cannot write the dataset under {tmp}: {describe_error(exc)}") from None
+        with translate_errors("the dataset", root):
+            pq.write_table(table, tmp / INDEX_FILE)
+            (tmp / METADATA_FILE).write_text(meta_text, encoding="utf-8")
         # Self-check before the swap: a dataset that would not load is never put in place.
         written = load_dataset(tmp, check_frames=False)
-        _swap_into_place(tmp, root, exists)
-    except BaseException:
-        _remove_tree(tmp)
-        raise
     return replace(written, root=given)
-
-
-def _swap_into_place(tmp: Path, root: Path, exists: bool) -> None:
-    """Rename ``tmp`` to ``root``; an existing ``root`` is moved aside first, then removed."""
-    if not exists:
-        try:
-            os.rename(tmp, root)
-        except OSError as exc:
-            raise DatasetError(
-                f"cannot move the new dataset into place at {root} ({describe_error(exc)}); did "
-                "something else create it meanwhile?"
-            ) from None
-        return
-    old = root.parent / f".{root.name}.old-{secrets.token_hex(4)}"
-    try:
-        os.rename(root, old)
-    except OSError as exc:
-        raise DatasetError(f"cannot move the old dataset {root} aside ({describe_error(exc)})") from None
-    try:
-        os.rename(tmp, root)
-    except BaseException as exc:
-        os.rename(old, root)
-        if isinstance(exc, OSError):
-            raise DatasetError(f"cannot move the new dataset into place at {root} ({describe_error(exc)})") from None
-        raise
-    try:
-        if old.is_symlink():
-            old.unlink()
-        else:
-            shutil.rmtree(old)
-    except OSError as exc:
-        warnings.warn(
-            f"the new dataset is in place at {root}, but the old one at {old} could not be "
-            f"removed ({describe_error(exc)}); delete it yourself",
-            stacklevel=3,
-        )
 
 
 def save_index(dataset: Dataset, index: pd.DataFrame) -> Dataset:
@@ -218,13 +147,5 @@ def save_index(dataset: Dataset, index: pd.DataFrame) -> Dataset:
     assert df is not None
     table = _arrow_table(df, "index")
     target = root / INDEX_FILE
-    tmp = root / f".{INDEX_FILE}.tmp-{secrets.token_hex(4)}"
-    try:
-        _write_file_synced(tmp, lambda p: pq.write_table(table, p))
-        os.replace(tmp, target)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise DatasetError(f"{target}: cannot save the index ({describe_error(exc)}); the old index is unchanged") from None
-        raise
+    atomic_write(target, lambda f: pq.write_table(table, f), what="the index (the old index is unchanged)")
     return replace(dataset, index=df)

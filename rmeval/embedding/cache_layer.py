@@ -27,15 +27,20 @@ class EncodeJob(Protocol):
 
 
 #: Starts encoding (N, H, W, 3) uint8 frames, calling ``bar(k)`` as batches go; gives the job.
-Launch = Callable[[np.ndarray, Callable[[int], None]], EncodeJob]
+Launch = Callable[[np.ndarray, Callable[[int], object]], EncodeJob]
 
 
 @dataclass
 class EmbedStats:
-    """Counts of one Embedder's work: frames/prompts encoded by the model vs found in the cache."""
+    """Counts of one Embedder's work: frames/prompts encoded by the model vs found in the cache.
+
+    ``repeated`` counts frames identical to another frame of the same call (encoded once,
+    not a cache hit): encoded + cached + repeated = frames embedded.
+    """
 
     encoded: int = 0
     cached: int = 0
+    repeated: int = 0
     texts_encoded: int = 0
     texts_cached: int = 0
 
@@ -115,7 +120,7 @@ class CacheLayer:
         self,
         frames: np.ndarray,
         launch: Launch,
-        bar: Callable[[int], None],
+        bar: Callable[[int], object],
         keys: np.ndarray | None = None,
         in_flight: PendingChunk | None = None,
     ) -> PendingChunk:
@@ -140,7 +145,7 @@ class CacheLayer:
             later = np.isin(keys[missing], in_flight.new_keys)
             if later.any():
                 deferred, missing = missing[later], missing[~later]
-                self.stats.cached += len(deferred)
+                self.stats.repeated += len(deferred)
                 bar(len(deferred))
         if not len(missing):
             return PendingChunk(out=out, deferred=deferred, deferred_keys=None if deferred is None else keys[deferred])
@@ -153,7 +158,7 @@ class CacheLayer:
         todo = missing[first[order]]
         duplicates = len(missing) - len(todo)
         self.stats.encoded += len(todo)
-        self.stats.cached += duplicates
+        self.stats.repeated += duplicates
         bar(duplicates)
         if len(todo) == len(frames):
             source = frames

@@ -22,6 +22,7 @@ from rmeval.embedding_options import PRECISIONS
 from rmeval.errors import InvalidInputError, RmevalError
 from rmeval.models import LoadedModel
 from rmeval.preprocess import preprocess_frames
+from rmeval.progress import progress_bar
 
 if TYPE_CHECKING:
     from rmeval.dataset import Dataset
@@ -165,7 +166,7 @@ class Embedder:
         return self._encode_on_device(frames).float().cpu().numpy()
 
     @torch.inference_mode()
-    def _launch(self, frames: np.ndarray, bar: Callable[[int], None]) -> EncodeJob:
+    def _launch(self, frames: np.ndarray, bar: Callable[[int], object]) -> EncodeJob:
         """Start encoding ``frames`` (N, H, W, 3) uint8; the job's :meth:`~EncodeJob.wait` gives (N, D).
 
         On a CPU this encodes there and then. On a GPU every batch is queued without
@@ -199,7 +200,7 @@ class Embedder:
         """The cache store this embedder reads and writes for ``kind`` (``image``/``text``), or None without a cache."""
         return self._cache_layer.store(kind)
 
-    def _run(self, chunks: Iterator[pipeline.Chunk], out: np.ndarray, bar: Callable[[int], None]) -> None:
+    def _run(self, chunks: Iterator[pipeline.Chunk], out: np.ndarray, bar: Callable[[int], object]) -> None:
         """Run ``chunks`` through the pipeline into ``out``: cache lookup, encoding, cache write."""
 
         def start(frames: np.ndarray, keys: np.ndarray | None, in_flight: PendingChunk | None) -> PendingChunk:
@@ -229,7 +230,7 @@ class Embedder:
         n = len(frames)
         out = np.empty((n, self.model.embed_dim), dtype=np.float32)
         bounds = self._chunk_bounds(n, frames.shape[1:])
-        update, close = pipeline.progress_bar(self.progress, n, f"embedding {self.model.ref.id}")
+        update, close = progress_bar(n, f"embedding {self.model.ref.id}", show=self.progress)
         try:
             chunks = ((frames[lo:hi], None) for lo, hi in bounds)
             self._run(chunks, out, update)
@@ -254,7 +255,7 @@ class Embedder:
             frames = dataset.read_frames(rows_chunk, workers=self.read_workers)
             return frames, (frame_keys(frames, workers=self.read_workers) if hashing else None)
 
-        update, close = pipeline.progress_bar(self.progress, n, f"embedding {self.model.ref.id}")
+        update, close = progress_bar(n, f"embedding {self.model.ref.id}", show=self.progress)
         chunks = pipeline.read_ahead(row_chunks, read)
         try:
             self._run(chunks, out, update)

@@ -10,7 +10,6 @@ results are collected (:func:`run_chunks`).
 from __future__ import annotations
 
 import contextlib
-import sys
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -94,18 +93,3 @@ def read_ahead(items: Sequence[_P], read: Callable[[_P], _T]) -> Generator[_T, N
             if i + 1 < len(items):
                 pending = reader.submit(read, items[i + 1])
             yield result
-
-
-def progress_bar(show: bool | None, total: int, desc: str) -> tuple[Callable[[int], None], Callable[[], None]]:
-    """``(update, close)`` of a tqdm bar over ``total`` frames; no-ops when not shown.
-
-    ``show`` None: shown only on a terminal for runs of 1,000+ frames.
-    """
-    if show is None:
-        show = total >= 1000 and sys.stderr.isatty()
-    if not show:
-        return (lambda n: None), (lambda: None)
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=total, desc=desc, unit="frame", dynamic_ncols=True)
-    return bar.update, bar.close

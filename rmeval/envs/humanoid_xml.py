@@ -285,13 +285,12 @@ def humanoid_xml_path(look: str = "textured", **kwargs: object) -> Path:
     path = folder / f"humanoid-{look}-{digest}.xml"
     if path.is_file():
         return path
+    from rmeval.fileio import atomic_write
+
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".xml.tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
+        atomic_write(path, lambda f: f.write(text.encode("utf-8")), what="the Humanoid model file")
+    except (OSError, RmevalError) as exc:
         raise RmevalError(
             f"cannot write the Humanoid model file to {folder}: {exc}. "
             f"Set {_MODEL_CACHE_ENV} to a writable folder."

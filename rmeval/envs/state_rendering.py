@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,10 @@ from rmeval.errors import InvalidInputError, RmevalError
 
 def make_rgb_env(env_id: str) -> Any:
     """gymnasium's ``env_id`` rendering ``rgb_array`` frames, reset with seed 0; clear error without pygame."""
+    # rgb_array frames need no window: SDL's dummy drivers keep pygame from probing X11 or
+    # Wayland (which prints "XDG_RUNTIME_DIR is invalid or not set" on every run) and sound.
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+    os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
     try:
         import gymnasium as gym
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -41,7 +42,8 @@ def _check_bootstrap_args(n_resamples: Any, level: Any) -> tuple[int, float]:
 
 
 def _bootstrap_epic_samples(
-    r: np.ndarray, lab: np.ndarray, n_resamples: int, seed: int
+    r: np.ndarray, lab: np.ndarray, n_resamples: int, seed: int,
+    progress: Callable[[float], object] | None = None,
 ) -> tuple[np.ndarray, int]:
     """EPIC of every bootstrap resample for every row.
 
@@ -101,6 +103,8 @@ def _bootstrap_epic_samples(
             rho[var_r <= _CONSTANT_RESAMPLE_VAR] = np.nan
             n1_all[b0 : b0 + b] = np.rint(p * n)
             epics[b0 : b0 + b, g0:g1] = epic_of_rho(np.clip(rho, -1.0, 1.0))
+            if progress is not None:
+                progress(b * kg / k_rows)  # resamples done (of n_resamples in all)
         del feats
 
     degenerate = (n1_all == 0) | (n1_all == n)
@@ -131,9 +135,10 @@ def resolve_seed(seed: int | None) -> int:
 
 
 def _bootstrap(
-    r: np.ndarray, lab: np.ndarray, n_resamples: int, level: float, seed: int | None
+    r: np.ndarray, lab: np.ndarray, n_resamples: int, level: float, seed: int | None,
+    progress: Callable[[float], object] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    epics, n_degenerate = _bootstrap_epic_samples(r, lab, n_resamples, resolve_seed(seed))
+    epics, n_degenerate = _bootstrap_epic_samples(r, lab, n_resamples, resolve_seed(seed), progress)
     if n_degenerate:
         n = lab.shape[0]
         n_goal = int(np.count_nonzero(lab))
@@ -205,6 +210,7 @@ def epic_with_ci(
     n_resamples: int = 1000,
     level: float = 0.95,
     seed: int | None = 0,
+    progress: Callable[[float], object] | None = None,
 ) -> EpicResult:
     """EPIC by Lemma 1 with its bootstrap interval and the numbers behind it.
 
@@ -212,6 +218,8 @@ def epic_with_ci(
         rewards: ``(N,)`` or ``(K, N)`` rewards (``(N,)`` is one variant, K = 1).
         labels: ``(N,)`` goal labels, bool or 0/1.
         n_resamples, level, seed: as :func:`epic_bootstrap_ci`.
+        progress: called with the (fractional) number of resamples done since its last
+            call, ``n_resamples`` in all (e.g. a progress bar's ``update``).
 
     Returns:
         An :class:`~rmeval.epic.result.EpicResult` with (K,) arrays ``epic``,
@@ -225,7 +233,7 @@ def epic_with_ci(
     n_res, lv = _check_bootstrap_args(n_resamples, level)
     r, lab, _, n_goal = validate(rewards, labels)
     rho = rho_rows(r, lab, n_goal)
-    low, high = _bootstrap(r, lab, n_res, lv, seed)
+    low, high = _bootstrap(r, lab, n_res, lv, seed, progress)
     return EpicResult(
         epic=epic_of_rho(rho),
         epic_ci_low=low,

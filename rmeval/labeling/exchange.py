@@ -181,7 +181,7 @@ def export_to_dataset(dataset: Any, labels: pd.Series, *, keep_unlabelled: bool 
     automatic labels are not lost.
 
     Returns:
-        ``(updated_dataset, summary)``. Raises :class:`rmeval.errors.DatasetError` when the
+        ``(updated_dataset, summary)``. Raises :class:`rmeval.errors.StorageError` when the
         dataset directory is not writable (nothing is changed then).
     """
     from rmeval.dataset import save_index

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import sys
 from collections import deque
 from collections.abc import Generator, Iterator, Mapping, Sequence
 from typing import Any
@@ -51,14 +50,9 @@ def _render_chunk(states: list[dict[str, float]]) -> list[np.ndarray]:
 
 
 def _progress(total: int, show: bool | None) -> tuple[Any, Any]:
-    if show is None:
-        show = total >= 500 and sys.stderr.isatty()
-    if not show:
-        return (lambda n: None), (lambda: None)
-    from tqdm.auto import tqdm
+    from rmeval.progress import progress_bar
 
-    bar = tqdm(total=total, desc="rendering", unit="frame", dynamic_ncols=True)
-    return bar.update, bar.close
+    return progress_bar(total, "rendering", show=show)
 
 
 def render_frames(

@@ -11,8 +11,8 @@ runs/NAME/
   tb/                  TensorBoard logs
 ```
 
-Every file is written to a temporary name in the same folder and renamed into place
-(``os.replace``, atomic on POSIX), in this order: model, replay buffer,
+Every file is written through :mod:`rmeval.fileio` (a temporary name in the same folder,
+fsync'd, renamed into place with ``os.replace``, atomic on POSIX), in this order: model, replay buffer,
 ``checkpoints.csv``, ``resume.json``. A process killed at any point leaves every listed
 checkpoint loadable and ``resume.json`` naming a complete (model, buffer) pair.
 
@@ -31,20 +31,17 @@ execute code. Load only checkpoints you made or trust. rmeval's own files here
 
 from __future__ import annotations
 
-import io
 import json
 import math
-import os
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 import pandas as pd
 
 from rmeval.errors import RmevalError
+from rmeval.fileio import atomic_write, clean_leftovers, write_json, write_text
 
 CHECKPOINTS_CSV = "checkpoints.csv"
 CHECKPOINTS_DIR = "checkpoints"
@@ -58,38 +55,12 @@ _BUFFER_FIELDS = ("observations", "next_observations", "actions", "rewards", "do
 # --------------------------------------------------------------------------- atomic files
 
 
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
-
-
-def atomic_write(path: Path, write: Callable[[io.BufferedWriter], object]) -> None:
-    """Write ``path`` through ``write(file)`` to a temporary sibling, fsync, rename into place."""
-    path = Path(path)
-    tmp = _tmp_name(path)
-    try:
-        with open(tmp, "wb") as f:
-            write(f)  # may close f (stable-baselines3's save does)
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file so readers never see it half-written."""
-    atomic_write(path, lambda f: f.write(text.encode("utf-8")))
-
-
 def remove_temporaries(root: Path) -> int:
-    """Delete temporaries a killed process left in ``root`` and its checkpoints folder."""
+    """Delete temporaries a killed process left in ``root`` and its checkpoints folder (one note each)."""
     n = 0
     for folder in (root, root / CHECKPOINTS_DIR):
-        if folder.is_dir():
+        n += len(clean_leftovers(folder))
+        if folder.is_dir():  # names of rmeval before rmeval.fileio
             for p in folder.glob(".*.tmp-*"):
                 p.unlink(missing_ok=True)
                 n += 1
@@ -110,10 +81,10 @@ def save_replay_buffer(buffer: Any, path: Path) -> None:
     arrays = {name: np.asarray(getattr(buffer, name)[:n]) for name in _BUFFER_FIELDS}
     meta = np.array([buffer.pos, int(buffer.full), buffer.buffer_size, buffer.n_envs], dtype=np.int64)
 
-    def write(f: io.BufferedWriter) -> None:
+    def write(f: IO[bytes]) -> None:
         np.savez(f, meta=meta, **arrays)  # type: ignore[arg-type]  # (numpy's stub types **kwds as allow_pickle)
 
-    atomic_write(path, write)
+    atomic_write(path, write, what="the replay buffer")
 
 
 def load_replay_buffer(buffer: Any, path: Path) -> None:
@@ -234,7 +205,7 @@ class RunFolder:
         """
         rel = checkpoint_name(step)
         (self.root / CHECKPOINTS_DIR).mkdir(parents=True, exist_ok=True)
-        atomic_write(self.root / rel, lambda f: model.save(f))
+        atomic_write(self.root / rel, lambda f: model.save(f), what="the checkpoint")
         save_replay_buffer(model.replay_buffer, self.root / BUFFER_FILE)
         chosen = list(episodes)
         vlm = float(np.mean([e["model_return"] for e in chosen])) if (chosen and uses_vlm) else float("nan")
@@ -245,7 +216,7 @@ class RunFolder:
         # resume.json moved on; this checkpoint replaces them.
         table = table[table["step"].astype("int64") < step] if len(table) else table
         table = pd.concat([table, pd.DataFrame([record.row()])], ignore_index=True) if len(table) else pd.DataFrame([record.row()])
-        atomic_write_text(self.root / CHECKPOINTS_CSV, table[list(CSV_COLUMNS)].to_csv(index=False))
+        write_text(self.root / CHECKPOINTS_CSV, table[list(CSV_COLUMNS)].to_csv(index=False))
         state = {
             "step": int(step),
             "checkpoint": rel,
@@ -253,7 +224,7 @@ class RunFolder:
             "wall_time_s": float(wall_time_s),
             "episodes": [{k: _nan_to_none(v) for k, v in e.items()} for e in (episodes if window is None else window)],
         }
-        atomic_write_text(self.root / RESUME_FILE, json.dumps(state, indent=1, allow_nan=False) + "\n")
+        write_json(self.root / RESUME_FILE, state, indent=1)
         return record
 
 
@@ -280,8 +251,6 @@ __all__ = [
     "RESUME_FILE",
     "CheckpointRecord",
     "RunFolder",
-    "atomic_write",
-    "atomic_write_text",
     "best_checkpoint",
     "checkpoint_name",
     "load_replay_buffer",

@@ -180,10 +180,10 @@ class RunConfig:
             raise RmevalError(f"{source}: {exc}") from None
 
     def save(self, run_dir: Path) -> Path:
-        from rmeval.training.checkpoints import atomic_write_text
+        from rmeval.fileio import write_json
 
         path = Path(run_dir) / CONFIG_FILE
-        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n")
+        write_json(path, self.to_dict(), what="the run configuration")
         return path
 
 

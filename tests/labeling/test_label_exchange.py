@@ -10,7 +10,7 @@ import pytest
 from label_helpers import BASELINE, GOAL, fake_cache
 
 from rmeval.dataset import load_dataset
-from rmeval.errors import DatasetError, InvalidInputError
+from rmeval.errors import InvalidInputError, StorageError
 from rmeval.labeling.cached_rewards import cached_models, dataset_frame_keys, has_cached_models
 from rmeval.labeling.exchange import (
     MAJORITY,
@@ -97,7 +97,7 @@ def test_export_to_unwritable_dataset_is_a_clear_error(tiny_dataset, store, monk
 
     monkeypatch.setattr(dataset_mod.os, "replace", refuse)
     labels = pd.Series(pd.array([1], dtype="Int8"), index=[frames_of(tiny_dataset)[0]])
-    with pytest.raises(DatasetError, match="old index is unchanged"):
+    with pytest.raises(StorageError, match=r"old index is unchanged.*permission denied"):
         export_to_dataset(tiny_dataset, labels)
     assert load_dataset(tiny_dataset.root).labelled_rows().size == 0
 
