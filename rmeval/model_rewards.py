@@ -65,14 +65,43 @@ class ModelRewards:
     Attributes:
         ref: The model.
         rewards: (K, n) rewards, row k for ``settings.alphas[k]``, columns in ``rows`` order.
-        params_m: Total parameters in millions (registry value, else counted).
+        params_m: Total parameters in millions (registry value, else counted; NaN when a
+            plug-in does not say).
         stats: ``encoded``, ``cached`` (frames), ``seconds``, ``device``.
+        random_weights: True when the weights are random (``NAME:random``, or a plug-in
+            that says so).
+        image_gflops: Image-tower GFLOPs (:mod:`rmeval.sizes`; NaN when unknown).
     """
 
     ref: ModelRef
     rewards: np.ndarray
     params_m: float
     stats: dict[str, Any]
+    random_weights: bool = False
+    image_gflops: float = float("nan")
+
+
+def _plugin_rewards(
+    dataset: Any, rows: Sequence[int] | np.ndarray | None, ref: ModelRef, settings: RewardSettings, cache: Any
+) -> ModelRewards:
+    """Rewards of a plug-in (``module.path:Class``) or judge, through the cache under its identity."""
+    from rmeval.plugins import PluginStats, load_reward_model, plugin_rewards
+
+    t0 = time.perf_counter()
+    plugin = load_reward_model(ref, device=settings.device)
+    stats = PluginStats()
+    rows_arr = np.arange(len(dataset)) if rows is None else np.asarray(rows, dtype=np.int64)
+    rewards = plugin_rewards(
+        plugin, lambda r: dataset.read_frames(r), rows_arr, settings.alphas, settings.goal_prompts,
+        settings.baseline_prompts, cache=cache, stats=stats,
+    )
+    count = plugin.parameter_count()
+    return ModelRewards(
+        ref=ref, rewards=rewards, params_m=float(count) / 1e6 if count else float("nan"),
+        stats={"encoded": stats.encoded, "cached": stats.cached, "seconds": round(time.perf_counter() - t0, 3),
+               "device": settings.device or "plug-in's own"},
+        random_weights=bool(plugin.random_weights),
+    )
 
 
 def rewards_per_model(
@@ -94,6 +123,7 @@ def rewards_per_model(
     from rmeval.models import load_model
     from rmeval.registry import parse_model
     from rmeval.rewards import combine_prompts, regularized_reward
+    from rmeval.sizes import ref_size
 
     check_prompts(settings.alphas, settings.goal_prompts, settings.baseline_prompts)
     cache = EmbeddingCache(settings.cache_dir)
@@ -102,6 +132,13 @@ def rewards_per_model(
         try:
             t0 = time.perf_counter()
             ref = parse_model(model) if isinstance(model, str) else model
+            if not ref.is_open_clip:
+                result = _plugin_rewards(dataset, rows, ref, settings, cache)
+                stats = result.stats
+                log(f"{ref.id}: {stats['encoded']} frames scored, {stats['cached']} from cache "
+                    f"({stats['seconds']:.1f} s{'; random weights' if result.random_weights else ''})")
+                yield result
+                continue
             loaded = load_model(ref, device=settings.device, weights_dir=settings.weights_dir)
             embedder = Embedder(
                 loaded, batch_size=settings.batch_size, precision=settings.precision_for(name), cache=cache,
@@ -121,6 +158,8 @@ def rewards_per_model(
                 "device": str(loaded.device),
             }
             params_m = ref.spec.params_m if ref.spec else loaded.n_params / 1e6
+            size = ref_size(ref, cache_dir=settings.cache_dir) if ref.spec is None else None
+            gflops = ref.spec.image_gflops if ref.spec else (size.image_gflops if size else float("nan"))
             del loaded, embedder, image
         except DatasetError:
             raise
@@ -132,4 +171,5 @@ def rewards_per_model(
             f"{ref.id}: {stats['encoded']} frames encoded, {stats['cached']} from cache "
             f"({stats['seconds']:.1f} s on {stats['device']})"
         )
-        yield ModelRewards(ref=ref, rewards=rewards, params_m=params_m, stats=stats)
+        yield ModelRewards(ref=ref, rewards=rewards, params_m=params_m, stats=stats,
+                           random_weights=ref.is_random, image_gflops=gflops)

@@ -288,11 +288,19 @@ def _parse_judge(text: str) -> ModelRef:
     return ModelRef(arch=text, weights="judge")
 
 
+def _find_spec(module: str) -> object | None:
+    """``importlib.util.find_spec`` of a top-level module (imports nothing), None when absent."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+
+
 def _is_plugin(text: str, check_arch: bool) -> bool:
     """``module.path:Class`` (a dotted module, or an importable undotted module that is not
     an architecture, then an identifier)."""
-    import importlib.util
-
     m = _PLUGIN.match(text)
     if not m:
         return False
@@ -303,10 +311,7 @@ def _is_plugin(text: str, check_arch: bool) -> bool:
         return True  # no open_clip architecture has a dot in its name
     if not check_arch or _known_architecture(module):
         return False
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
+    return _find_spec(module) is not None
 
 
 def parse_model(text: str, *, check_arch: bool = True) -> ModelRef:
@@ -332,6 +337,12 @@ def parse_model(text: str, *, check_arch: bool = True) -> ModelRef:
     if text.startswith(LOCAL_DIR_PREFIX):
         return _parse_local_dir(text)
     if _is_plugin(text, check_arch):
+        top = text.split(":", 1)[0].split(".", 1)[0]
+        if check_arch and _find_spec(top) is None:
+            raise ModelNotFoundError(
+                f"plug-in {text!r}: cannot import module {text.split(':', 1)[0]!r} (no package {top!r} is "
+                f"installed or on PYTHONPATH). A plug-in is named module.path:Class. {unknown_model_message(text)}"
+            )
         return ModelRef(arch=text, weights="plugin")
     arch, sep, rest = text.partition(":")
     arch = arch.strip()

@@ -459,7 +459,7 @@ def compute_frame_rewards(
         for result in rewards_per_model(dataset, rows, [name], settings, failures=failures, log=log):
             parts.append(
                 frame_rewards_table(result.rewards[0], labels, model=name, alpha=alpha,
-                                    random_weights=result.ref.is_random, rows=rows)
+                                    random_weights=result.random_weights, rows=rows)
             )
             stats[name] = {"encoded": result.stats["encoded"], "cached": result.stats["cached"]}
     skipped = {name: message.splitlines()[0] for name, message in failures.items()}
