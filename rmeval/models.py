@@ -143,15 +143,17 @@ def load_model(
     register_rmeval_architectures()
     import open_clip
 
+    # The tokenizer loads first: a missing Hugging Face tokenizer fails before a big model is built.
     if ref.source != "open_clip":
-        clip, fingerprint, model_cfg, tokenizer_dirs = _load_from_directory(ref, dev, weights_dir)
+        clip, fingerprint, tokenizer = _load_from_directory(ref, dev, weights_dir)
     else:
+        if open_clip.get_model_config(ref.arch) is None:
+            raise ModelNotFoundError(unknown_model_message(ref.arch))
+        tokenizer = load_tokenizer(ref, open_clip.get_model_config(ref.arch) or {}, weights_dir=weights_dir,
+                                   local_dirs=[ref.path.parent] if ref.path is not None else [])
         clip, fingerprint = _load_builtin(ref, dev, weights_dir)
-        model_cfg = open_clip.get_model_config(ref.arch) or {}
-        tokenizer_dirs = [ref.path.parent] if ref.path is not None else []
 
     clip.eval()
-    tokenizer = load_tokenizer(ref, model_cfg, weights_dir=weights_dir, local_dirs=tokenizer_dirs)
     preprocess = PreprocessConfig.from_open_clip(open_clip.get_model_preprocess_cfg(clip))
     embed_dim = int(clip.text_projection.shape[1]) if getattr(clip, "text_projection", None) is not None and clip.text_projection.ndim == 2 else _probe_dim(clip, preprocess, dev)
     n_params = sum(p.numel() for p in clip.parameters())
@@ -198,8 +200,6 @@ def _load_builtin(ref: ModelRef, dev: torch.device, weights_dir: str | Path | No
     """An open_clip architecture by name, with a tag's weights, a checkpoint file or random weights."""
     import open_clip
 
-    if open_clip.get_model_config(ref.arch) is None:
-        raise ModelNotFoundError(unknown_model_message(ref.arch))
     kwargs: dict[str, Any] = {"device": dev}
     if weights_dir is not None:
         kwargs["cache_dir"] = str(weights_dir)
@@ -303,7 +303,7 @@ def _checkpoint_in(directory: Path) -> Path | None:
 
 def _load_from_directory(
     ref: ModelRef, dev: torch.device, weights_dir: str | Path | None
-) -> tuple[torch.nn.Module, str, dict[str, Any], list[Path]]:
+) -> tuple[torch.nn.Module, str, Callable[[list[str]], torch.Tensor]]:
     """``hf-hub:ORG/REPO`` or ``local-dir:/dir``: open_clip_config.json and weights from a
     directory (the repository's snapshot in the Hugging Face cache, or the directory)."""
     import json
@@ -326,6 +326,7 @@ def _load_from_directory(
             builtin = _hub_builtin_tag(body) if random else None
             if builtin is not None:  # random weights of a configuration open_clip knows
                 arch = builtin[0]
+                tokenizer = load_tokenizer(ref, open_clip.get_model_config(arch) or {}, weights_dir=weights_dir)
                 kwargs: dict[str, Any] = {"device": dev, "pretrained": None, "pretrained_text": False,
                                           "force_preprocess_cfg": {k: v for k, v in open_clip.get_pretrained_cfg(*builtin).items() if k in _PREPROCESS_KEYS}}
                 with torch.random.fork_rng(devices=[]):
@@ -333,7 +334,7 @@ def _load_from_directory(
                     clip = _create(ref, f"the configuration of {arch}", arch, **kwargs)
                 fingerprint = (f"{ref.arch}|as={arch}|random|seed={ref.seed}|torch={torch.__version__.split('+')[0]}|"
                                f"open_clip={open_clip.__version__}")
-                return clip, fingerprint, open_clip.get_model_config(arch) or {}, []
+                return clip, fingerprint, tokenizer
             where = f"the Hugging Face cache ({weights_dir or os.environ.get('HF_HOME', '~/.cache/huggingface')})"
             why = "HF_HUB_OFFLINE=1 forbids downloading" if hub_offline() else "the hub cannot be reached (no network?)"
             raise WeightsUnavailableError(
@@ -358,6 +359,7 @@ def _load_from_directory(
             f"{ref.id}: no weights in {directory} (open_clip_model.safetensors, open_clip_pytorch_model.bin, ...). "
             f"Put the weights there, or use {ref.id}:random for random weights of this configuration."
         )
+    tokenizer = load_tokenizer(ref, model_cfg, weights_dir=weights_dir, local_dirs=[directory])
     name = f"local-dir:{directory}"
     if random:
         fingerprint = (f"{ref.arch}|random|seed={ref.seed}|config={_file_fingerprint(config_path)}|"
@@ -369,7 +371,7 @@ def _load_from_directory(
         assert checkpoint is not None
         fingerprint = f"{ref.arch}|config={_file_fingerprint(config_path)}|file={_file_fingerprint(checkpoint)}"
         clip = _create(ref, str(checkpoint), name, pretrained_text=False, device=dev)
-    return clip, fingerprint, model_cfg, [directory]
+    return clip, fingerprint, tokenizer
 
 
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "spiece.model", "sentencepiece.bpe.model", "vocab.txt")
