@@ -108,6 +108,19 @@ def _table_path() -> Path:
 
 
 _TABLE: dict[str, tuple[str, ModelSize]] | None = None
+_RAW: dict[str, Any] | None = None
+
+
+def _table_raw() -> dict[str, Any]:
+    """The shipped table file as read ({} when missing or unreadable)."""
+    global _RAW
+    if _RAW is None:
+        try:
+            raw = json.loads(_table_path().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            raw = {}
+        _RAW = raw if isinstance(raw, dict) else {}
+    return _RAW
 
 
 def shipped_table() -> dict[str, tuple[str, ModelSize]]:
@@ -116,11 +129,8 @@ def shipped_table() -> dict[str, tuple[str, ModelSize]]:
     global _TABLE
     if _TABLE is None:
         table: dict[str, tuple[str, ModelSize]] = {}
-        try:
-            raw = json.loads(_table_path().read_text(encoding="utf-8"))
-            rows = raw.get("models", {}) if isinstance(raw, dict) else {}
-        except (OSError, ValueError):
-            rows = {}
+        rows = _table_raw().get("models", {})
+        rows = rows if isinstance(rows, dict) else {}
         for arch, row in rows.items():
             try:
                 table[arch] = (str(row["config_digest"]), ModelSize.from_json(row))
@@ -159,13 +169,44 @@ def _write_cache(path: Path, data: dict[str, Any]) -> None:
         pass
 
 
+def _config_dirs() -> list[Path]:
+    """open_clip's and rmeval's model_configs folders, found without importing open_clip
+    (importing it pulls in torch, seconds)."""
+    import importlib.util
+
+    dirs = [Path(str(resources.files("rmeval").joinpath("model_configs")))]
+    spec = importlib.util.find_spec("open_clip")
+    if spec is not None and spec.submodule_search_locations:
+        dirs.insert(0, Path(next(iter(spec.submodule_search_locations))) / "model_configs")
+    return dirs
+
+
+def installed_open_clip_version() -> str:
+    """The installed open_clip's version, without importing it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("open_clip_torch")
+    except PackageNotFoundError:
+        return ""
+
+
 def model_config(model_name: str) -> dict[str, Any] | None:
-    """open_clip's configuration of ``model_name`` (an architecture or ``local-dir:``), or None."""
+    """open_clip's configuration of ``model_name`` (an architecture or ``local-dir:``), or None.
+    Architecture configurations are read from the JSON files open_clip reads, without
+    importing open_clip."""
+    if ":" not in model_name:
+        for folder in _config_dirs():
+            path = folder / f"{model_name}.json"
+            if path.is_file():
+                try:
+                    cfg = json.loads(path.read_text(encoding="utf-8"))
+                except (OSError, ValueError):
+                    return None
+                return cfg if isinstance(cfg, dict) and "vision_cfg" in cfg else None
+        return None
     import open_clip
 
-    from rmeval.models import register_rmeval_architectures
-
-    register_rmeval_architectures()
     try:
         cfg = open_clip.get_model_config(model_name)
     except (OSError, ValueError):
@@ -246,9 +287,59 @@ def build_table(names: list[str] | None = None) -> dict[str, Any]:
     return {
         "about": "Sizes of open_clip architectures, counted on the meta device by scripts/model_sizes.py "
                  "(rmeval.sizes). GFLOPs: image tower, one forward pass, 2 x multiply-accumulates.",
-        "open_clip": open_clip.__version__,
+        "open_clip": installed_open_clip_version() or open_clip.__version__,
         "torch": torch.__version__.split("+")[0],
         "sizes_version": SIZES_VERSION,
         "models": models,
         "not_counted": skipped,
+        "tags": {name: list(open_clip.list_pretrained_tags_by_model(name)) for name in names},
     }
+
+
+def _architectures_and_tags() -> dict[str, list[str]]:
+    """Architecture -> pretrained tags: from the shipped table when it was made with the
+    installed open_clip (no import), else from open_clip itself."""
+    raw = _table_raw()
+    if raw.get("open_clip") == installed_open_clip_version() and isinstance(raw.get("tags"), dict):
+        tags = {str(k): [str(t) for t in v] for k, v in raw["tags"].items()}
+        for name in rmeval_configs():
+            tags.setdefault(name, [])
+        return tags
+    import open_clip
+
+    from rmeval.models import register_rmeval_architectures
+
+    register_rmeval_architectures()
+    return {arch: list(open_clip.list_pretrained_tags_by_model(arch)) for arch in open_clip.list_models()}
+
+
+def rmeval_configs() -> list[str]:
+    from rmeval.registry import rmeval_architectures
+
+    return rmeval_architectures()
+
+
+def catalogue(*, cache_dir: str | Path | None = None, compute: bool = False) -> list[dict[str, Any]]:
+    """Every architecture and pretrained tag open_clip (and rmeval) knows, with family, image
+    size, embedding width, parameters and image GFLOPs: one row per (architecture, tag), and
+    one row with tag ``random`` for an architecture without tags. Sizes come from the shipped
+    table or the cache (counted only when ``compute``); NaN when unknown."""
+    from rmeval.registry import get_spec, model_family
+
+    rows: list[dict[str, Any]] = []
+    nan = float("nan")
+    for arch, tags in sorted(_architectures_and_tags().items(), key=lambda kv: kv[0].lower()):
+        size = model_size(arch, cache_dir=cache_dir, compute=compute)
+        spec = get_spec(arch)
+        for tag in tags or ["random"]:
+            rows.append({
+                "model": arch,
+                "tag": tag,
+                "family": model_family(arch, None if tag == "random" else tag),
+                "image_size": f"{size.image_size[0]}x{size.image_size[1]}" if size else "",
+                "embed_dim": size.embed_dim if size else None,
+                "params_m": size.params_m if size else nan,
+                "image_gflops": size.image_gflops if size else nan,
+                "registry": bool(spec is not None and (spec.pretrained or "random") == tag),
+            })
+    return rows

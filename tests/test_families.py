@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from hf_fixtures import build_tokenizer, cache_tokenizer, hub_cache_snapshot
+
 from rmeval.errors import WeightsUnavailableError
 
 
@@ -104,7 +104,7 @@ def test_local_dir_and_hf_hub_load_config_weights_and_tokenizer(tmp_path, hf_cac
     (folder / "open_clip_model.safetensors").unlink()
     with pytest.raises(WeightsUnavailableError, match=r"no weights in .*:random"):
         load_model(f"local-dir:{folder}", device="cpu")
-    with pytest.raises(WeightsUnavailableError, match="no open_clip_config.json"):
+    with pytest.raises(WeightsUnavailableError, match=r"no open_clip_config\.json"):
         load_model(f"local-dir:{tmp_path}", device="cpu")
 
 
