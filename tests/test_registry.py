@@ -175,7 +175,7 @@ def test_plugin_names_and_architectures_stay_apart():
     assert parse_model("RN50:openai").weights == "pretrained"
     assert parse_model("RN50:random").weights == "random"
     assert parse_model("ViT-B-32:laion2b_s34b_b79k").weights == "pretrained"
-    with pytest.raises(ModelNotFoundError, match="cannot import module 'no_such_pkg.rewards'"):
+    with pytest.raises(ModelNotFoundError, match=r"cannot import module 'no_such_pkg\.rewards'"):
         parse_model("no_such_pkg.rewards:Model")
     mixed = parse_models("rmeval-tiny,tests.plugin_models:TinyConvReward,hf-hub:timm/ViT-B-16-SigLIP:random")
     assert [r.source for r in mixed] == ["open_clip", "plugin", "hf-hub"]
