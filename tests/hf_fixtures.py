@@ -14,8 +14,20 @@ CORPUS = [
 ]
 
 
+_TRAINED: dict[tuple[str, str], object] = {}
+
+
 def build_tokenizer(directory: Path, *, eos: str = "</s>", pad: str = "<pad>") -> Path:
-    """Train a tiny Unigram tokenizer (T5/Gemma style: Metaspace, EOS appended) into ``directory``."""
+    """Save a tiny Unigram tokenizer (T5/Gemma style: Metaspace, EOS appended) into ``directory``.
+    Trained once per process (training is not bit-for-bit repeatable), saved as often as asked."""
+    if (eos, pad) not in _TRAINED:
+        _TRAINED[(eos, pad)] = _train(eos, pad)
+    directory.mkdir(parents=True, exist_ok=True)
+    _TRAINED[(eos, pad)].save_pretrained(str(directory))  # type: ignore[attr-defined]
+    return directory
+
+
+def _train(eos: str, pad: str) -> object:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -27,10 +39,7 @@ def build_tokenizer(directory: Path, *, eos: str = "</s>", pad: str = "<pad>") -
     tok.post_processor = processors.TemplateProcessing(
         single=f"$A {eos}", special_tokens=[(eos, tok.token_to_id(eos))]
     )
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, pad_token=pad, eos_token=eos, unk_token="<unk>")
-    directory.mkdir(parents=True, exist_ok=True)
-    fast.save_pretrained(str(directory))
-    return directory
+    return PreTrainedTokenizerFast(tokenizer_object=tok, pad_token=pad, eos_token=eos, unk_token="<unk>")
 
 
 def hub_cache_snapshot(cache_dir: Path, repo_id: str, revision: str = "0" * 40) -> Path:
