@@ -137,7 +137,9 @@ def load_model(
     ref = parse_model(model) if isinstance(model, str) else model
     if not ref.is_open_clip:
         raise InvalidInputError(
-            f"{ref.id} is a {ref.source}, not an open_clip model: load it with rmeval.plugins.load_reward_model."
+            f"{ref.id} is a {ref.source}, not an open_clip model, so it has no open_clip embeddings here; "
+            "epic, landscape, scaling and train run it (and cache its outputs) directly "
+            "(in Python: rmeval.plugins.load_reward_model)."
         )
     dev = resolve_device(device)
     register_rmeval_architectures()
