@@ -315,7 +315,7 @@ def _load_from_directory(
     random = ref.weights == "random"
     body = ref.arch.split(":", 1)[1]
     if ref.source == "local-dir":
-        directory: Path | None = Path(body)
+        directory = Path(body)
         if not directory.is_dir():
             raise WeightsUnavailableError(f"{ref.id}: {directory} is not a directory. Give the folder holding "
                                           "open_clip_config.json and the weights (local-dir:/path/to/dir).")
@@ -323,8 +323,8 @@ def _load_from_directory(
             raise WeightsUnavailableError(f"{ref.id}: {directory} has no open_clip_config.json; an open_clip "
                                           "model directory holds open_clip_config.json and the weights.")
     else:
-        directory = _hub_snapshot(ref, body, weights_dir, need_weights=not random)
-        if directory is None:
+        snapshot = _hub_snapshot(ref, body, weights_dir, need_weights=not random)
+        if snapshot is None:
             builtin = _hub_builtin_tag(body) if random else None
             if builtin is not None:  # random weights of a configuration open_clip knows
                 arch = builtin[0]
@@ -348,6 +348,7 @@ def _load_from_directory(
                 + ("" if random else f"\n  - or, for an offline smoke run, random weights: --models {ref.id}:random "
                    "(only for repositories of open_clip's own models, or with open_clip_config.json cached)")
             )
+        directory = snapshot
     config_path = directory / "open_clip_config.json"
     try:
         model_cfg = json.loads(config_path.read_text(encoding="utf-8")).get("model_cfg")

@@ -211,7 +211,7 @@ def plugin_rewards(
                 elif emb.shape[1] != out.shape[1]:
                     raise RmevalError(f"plug-in {plugin.name}: embed_images changed width ({out.shape[1]} -> {emb.shape[1]})")
                 out[missing] = emb
-                if store is not None:
+                if store is not None and keys is not None:
                     store.add(keys[missing], emb)
         else:
             found, out = (store.lookup(keys) if store is not None else (np.zeros(len(chunk), bool), np.zeros((len(chunk), 1))))
@@ -221,7 +221,7 @@ def plugin_rewards(
                 got = _finite(got, (len(missing),), "frame_rewards(...)", plugin.name)
                 out = out.astype(np.float64)
                 out[missing, 0] = got
-                if store is not None:
+                if store is not None and keys is not None:
                     store.add(keys[missing], got[:, None].astype(np.float32))
         stats.encoded += len(missing)
         stats.cached += len(chunk) - len(missing)
