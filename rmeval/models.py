@@ -89,6 +89,13 @@ class LoadedModel:
 
 
 def _weights_help(ref: ModelRef) -> str:
+    if ref.source in ("hf-hub", "local-dir"):
+        base = ref.arch
+        return (
+            "The folder needs open_clip_config.json, the weights (open_clip_model.safetensors or "
+            "open_clip_pytorch_model.bin) and, for Hugging Face tokenizers, the tokenizer files; "
+            f"for an offline smoke run, random weights: --models {base}:random"
+        )
     tag = ref.tag or (ref.spec.pretrained if ref.spec else None) or "TAG"
     return (
         "To provide weights:\n"
