@@ -96,6 +96,8 @@ def model_epic_rows(
     job: EpicJob,
     *,
     params_m: float,
+    random_weights: bool | None = None,
+    image_gflops: float | None = None,
 ) -> list[dict[str, Any]]:
     """EPIC rows (one per alpha) for one model from its rewards.
 
@@ -121,9 +123,9 @@ def model_epic_rows(
                 "model": ref.id,
                 "arch": ref.arch,
                 "weights": ref.weights_label,
-                "random_weights": ref.is_random,
+                "random_weights": ref.is_random if random_weights is None else bool(random_weights),
                 "params_m": params_m,
-                "image_gflops": spec.image_gflops if spec else float("nan"),
+                "image_gflops": image_gflops if image_gflops is not None else (spec.image_gflops if spec else float("nan")),
                 "alpha": float(alpha),
                 **metrics,
                 "precision": job.embedding.precision_for(ref.id),
@@ -169,7 +171,8 @@ def run_epic(
     failures: dict[str, str] = {}
     stats: dict[str, dict[str, Any]] = {}
     for result in rewards_per_model(dataset, rows_idx, models, settings, failures=failures, log=log):
-        all_rows.extend(model_epic_rows(dataset.name, result.ref, result.rewards, labels, job, params_m=result.params_m))
+        all_rows.extend(model_epic_rows(dataset.name, result.ref, result.rewards, labels, job, params_m=result.params_m,
+                                        random_weights=result.random_weights, image_gflops=result.image_gflops))
         stats[result.ref.id] = result.stats
     table = pd.DataFrame(all_rows, columns=COLUMNS)
     return EpicResults(table=table, failures=failures, stats=stats)

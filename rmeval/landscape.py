@@ -318,7 +318,7 @@ def run_landscape(
         table.insert(1, "model", ref.id)
         table.insert(2, "arch", ref.arch)
         table.insert(3, "weights", ref.weights_label)
-        table.insert(4, "random_weights", ref.is_random)
+        table.insert(4, "random_weights", result.random_weights)
         table.insert(6, "param", job.param)
         table["goal_fraction"] = table["value"].map(goal_by_value).astype(float)
         parts.append(table[COLUMNS])

@@ -53,10 +53,14 @@ class ModelRewards:
     Attributes:
         ref: The model.
         rewards: (K, n) rewards, row k for ``settings.alphas[k]``, columns in ``rows`` order.
-        params_m: Total parameters in millions (registry value, else counted).
+        params_m: Total parameters in millions (registry value, else counted; NaN when a
+            plug-in does not say).
         stats: ``encoded``, ``cached`` (cache hits), ``repeated`` (frames identical to another
             frame of the dataset, encoded once), ``seconds``, ``device``.
         extra: (K, n) rewards for each of ``settings.extra_prompts``.
+        random_weights: True when the weights are random (``NAME:random``, or a plug-in
+            that says so).
+        image_gflops: Image-tower GFLOPs (:mod:`rmeval.sizes`; NaN when unknown).
     """
 
     ref: ModelRef
@@ -64,6 +68,37 @@ class ModelRewards:
     params_m: float
     stats: dict[str, Any]
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    random_weights: bool = False
+    image_gflops: float = float("nan")
+
+
+def _plugin_rewards(
+    dataset: Any, rows: Sequence[int] | np.ndarray | None, ref: ModelRef, settings: RewardSettings, cache: Any
+) -> ModelRewards:
+    """Rewards of a plug-in (``module.path:Class``) or judge, through the cache under its identity."""
+    from rmeval.plugins import PluginStats, load_reward_model, plugin_rewards
+
+    t0 = time.perf_counter()
+    plugin = load_reward_model(ref, device=settings.embedding.device)
+    stats = PluginStats()
+    rows_arr = np.arange(len(dataset)) if rows is None else np.asarray(rows, dtype=np.int64)
+    rewards = plugin_rewards(
+        plugin, lambda r: dataset.read_frames(r), rows_arr, settings.alphas, settings.goal_prompts,
+        settings.baseline_prompts, cache=cache, stats=stats,
+    )
+    extra = {
+        key: plugin_rewards(plugin, lambda r: dataset.read_frames(r), rows_arr, settings.alphas, goal_p, base_p,
+                            cache=cache)
+        for key, (goal_p, base_p) in settings.extra_prompts.items()
+    }
+    count = plugin.parameter_count()
+    return ModelRewards(
+        ref=ref, rewards=rewards, params_m=float(count) / 1e6 if count else float("nan"),
+        stats={"encoded": stats.encoded, "cached": stats.cached, "seconds": round(time.perf_counter() - t0, 3),
+               "device": settings.embedding.device or "plug-in's own", "repeated": 0},
+        extra=extra,
+        random_weights=bool(plugin.random_weights),
+    )
 
 
 def rewards_per_model(
@@ -85,6 +120,7 @@ def rewards_per_model(
     from rmeval.models import load_model
     from rmeval.registry import parse_model
     from rmeval.rewards import combine_prompts, regularized_reward
+    from rmeval.sizes import ref_size
 
     check_prompts(settings.alphas, settings.goal_prompts, settings.baseline_prompts)
     options = settings.embedding
@@ -94,6 +130,13 @@ def rewards_per_model(
         try:
             t0 = time.perf_counter()
             ref = parse_model(model) if isinstance(model, str) else model
+            if not ref.is_open_clip:
+                result = _plugin_rewards(dataset, rows, ref, settings, cache)
+                stats = result.stats
+                log(f"{ref.id}: {stats['encoded']} frames scored, {stats['cached']} from cache "
+                    f"({stats['seconds']:.1f} s{'; random weights' if result.random_weights else ''})")
+                yield result
+                continue
             loaded = load_model(ref, device=options.device, weights_dir=options.weights_dir)
             embedder = Embedder(loaded, cache=cache, **options.embedder_kwargs(name))
             image = embedder.embed_dataset(dataset, rows)
@@ -117,6 +160,8 @@ def rewards_per_model(
                 "device": str(loaded.device),
             }
             params_m = ref.spec.params_m if ref.spec else loaded.n_params / 1e6
+            size = ref_size(ref, cache_dir=options.cache_dir) if ref.spec is None else None
+            gflops = ref.spec.image_gflops if ref.spec else (size.image_gflops if size else float("nan"))
             del loaded, embedder, image
         except (DatasetError, StorageError):  # the data or the disk: every model would fail alike
             raise
@@ -128,4 +173,5 @@ def rewards_per_model(
             + (f", {stats['repeated']} repeated" if stats["repeated"] else "") + " "
             f"({stats['seconds']:.1f} s on {stats['device']})"
         )
-        yield ModelRewards(ref=ref, rewards=rewards, params_m=params_m, stats=stats, extra=extra)
+        yield ModelRewards(ref=ref, rewards=rewards, params_m=params_m, stats=stats, extra=extra,
+                           random_weights=ref.is_random, image_gflops=gflops)

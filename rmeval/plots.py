@@ -116,7 +116,8 @@ def plot_epic_vs_size(
 
     Args:
         points: From :func:`rmeval.scaling.scaling_points`: ``model, random_weights, size,
-            alpha, epic, epic_ci_low, epic_ci_high``.
+            alpha, epic, epic_ci_low, epic_ci_high`` and optionally ``family``: with several
+            families, each is one series (a marker, joined by a thin line per alpha).
         fits: From :func:`rmeval.scaling.fit_log_linear` (``alpha, slope, intercept, r2``),
             drawn as dashed trend lines with slope and R² in the legend; None for none.
         size: Which measure ``points["size"]`` holds (``params_m`` or ``image_gflops``), for
@@ -138,7 +139,15 @@ def plot_epic_vs_size(
     line_x = np.logspace(np.log10(lo) - margin, np.log10(hi) + margin, 50)
     fit_by_alpha = {float(a): r for a, r in fits.set_index("alpha").iterrows()} if fits is not None and not fits.empty else {}
     models = list(dict.fromkeys(points.sort_values(["size", "model"], kind="stable")["model"]))
-    markers = {m: _MARKERS[i % len(_MARKERS)] for i, m in enumerate(models)}
+    # Several families: one series per family (a marker each, joined by a thin line per alpha).
+    families = list(dict.fromkeys(points.sort_values(["size", "model"], kind="stable")["family"])) if "family" in points else []
+    by_family = len(families) > 1
+    if by_family:
+        family_marker = {f: _MARKERS[i % len(_MARKERS)] for i, f in enumerate(families)}
+        model_family = dict(zip(points["model"], points["family"]))
+        markers = {m: family_marker[model_family[m]] for m in models}
+    else:
+        markers = {m: _MARKERS[i % len(_MARKERS)] for i, m in enumerate(models)}
     alpha_handles = []
     for k, alpha in enumerate(alphas):
         g = points[points["alpha"] == alpha]
@@ -151,6 +160,11 @@ def plot_epic_vs_size(
             ax.plot(line_x, fit["intercept"] + fit["slope"] * np.log10(line_x), ls="--", lw=1.2, color=colors[alpha], alpha=0.8)
         elif fit is not None:
             label += ": no fit (one size)"
+        if by_family:
+            for _family, gf in g.groupby("family", sort=False):
+                gf = gf.sort_values("size")
+                if len(gf) > 1:
+                    ax.plot(gf["size"] * dodge, gf["epic"], "-", lw=0.8, color=colors[alpha], alpha=0.6)
         for model, gm in g.groupby("model", sort=False):
             yerr = np.vstack([(gm["epic"] - gm["epic_ci_low"]).clip(lower=0), (gm["epic_ci_high"] - gm["epic"]).clip(lower=0)])
             ax.errorbar(gm["size"] * dodge, gm["epic"], yerr=yerr, fmt=markers[model], ms=5, capsize=3, color=colors[alpha])
@@ -184,7 +198,9 @@ def plot_epic_vs_size(
         Line2D([], [], color="0.3", marker=markers[m], ls="", label=model_label(m, bool(rand[points["model"] == m].any())))
         for m in models
     ]
-    header = Line2D([], [], ls="", marker="", label="model (marker):")
+    if by_family:
+        model_handles = [Line2D([], [], color="0.3", marker=family_marker[f], ls="-", lw=0.8, label=f) for f in families]
+    header = Line2D([], [], ls="", marker="", label="family (marker, line):" if by_family else "model (marker):")
     ax.legend(handles=[*alpha_handles, header, *model_handles], fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
               title="α" + ("  (dashed: log-linear fit of EPIC on log10 size)" if fit_by_alpha else ""), title_fontsize=7,
               alignment="left")

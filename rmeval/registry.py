@@ -1,22 +1,28 @@
 """The model registry: which CLIP models rmeval knows, and how a model is named.
 
-A model is written ``NAME``, ``NAME:TAG``, ``NAME:random`` or ``NAME:/path/to/checkpoint``:
+A model is written:
 
-- ``NAME`` uses the registry's default pretrained tag (``rmeval-tiny`` has none: it is
-  always random);
-- ``NAME:TAG`` any other open_clip pretrained tag (``open_clip.list_pretrained_tags_by_model``);
-- ``NAME:random`` the architecture with random weights (seeded), for offline runs and
-  benchmarks: numbers computed with it say nothing about the pretrained model;
+- ``NAME`` uses the registry's default pretrained tag (rmeval's own ``rmeval-tiny*``
+  architectures have none: they are always random);
+- ``NAME:TAG`` any other open_clip pretrained tag (``rmeval models --all`` lists them);
+- ``NAME:random`` the architecture with random weights (seeded, ``NAME:random3``), for
+  offline runs and benchmarks: numbers computed with it say nothing about the pretrained model;
 - ``NAME:/path/to/checkpoint`` (or ``NAME:./ckpt.pt``, ``NAME:~/ckpt.bin``) a local
-  open_clip checkpoint file.
+  open_clip checkpoint file;
+- ``hf-hub:ORG/REPO`` and ``local-dir:/path/to/dir`` exactly as open_clip spells them (the
+  configuration and weights of a Hugging Face repository or a directory), each optionally
+  followed by ``:random[N]``;
+- ``module.path:Class`` your own reward model (:mod:`rmeval.plugins`);
+- ``judge:...`` a generative judge (:mod:`rmeval.judges`, when installed).
 
-``NAME`` is one of :func:`list_models` or any open_clip architecture (``open_clip.list_models()``);
-only the registry's entries carry parameter counts and GFLOPs for scaling plots.
+``NAME`` is one of :func:`list_models`, rmeval's own architectures or any open_clip
+architecture; sizes of every architecture come from :mod:`rmeval.sizes`.
 This module does not import torch.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -96,7 +102,17 @@ def registry_table() -> list[dict[str, object]]:
     ]
 
 
-WeightsKind = Literal["pretrained", "random", "checkpoint"]
+WeightsKind = Literal["pretrained", "random", "checkpoint", "plugin", "judge"]
+
+#: open_clip's name prefixes (``open_clip.factory.HF_HUB_PREFIX``/``LOCAL_DIR_PREFIX``).
+HF_HUB_PREFIX = "hf-hub:"
+LOCAL_DIR_PREFIX = "local-dir:"
+#: Reserved for generative judges (``rmeval.judges``).
+JUDGE_PREFIX = "judge:"
+
+_RANDOM_SUFFIX = re.compile(r"^(?P<base>.+):(?P<tag>random\d*)$", re.IGNORECASE)
+_HUB_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_PLUGIN = re.compile(r"^(?P<module>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*):(?P<cls>[A-Za-z_]\w*)$")
 
 
 @dataclass(frozen=True)
@@ -104,9 +120,12 @@ class ModelRef:
     """A parsed model name: architecture plus where its weights come from.
 
     Attributes:
-        arch: open_clip architecture (``ViT-L-14``, ``rmeval-tiny``, ...).
-        weights: ``"pretrained"`` (an open_clip tag), ``"random"`` or ``"checkpoint"`` (a file).
-        tag: The pretrained tag when ``weights == "pretrained"``.
+        arch: open_clip model name as ``open_clip.create_model`` takes it (``ViT-L-14``,
+            ``rmeval-tiny``, ``hf-hub:timm/ViT-B-16-SigLIP``, ``local-dir:/abs/dir``); for a
+            plug-in (``module.path:Class``) or a judge (``judge:...``) the name as typed.
+        weights: ``"pretrained"`` (an open_clip tag, or the weights in the hub repository or
+            local directory), ``"random"``, ``"checkpoint"`` (a file), ``"plugin"`` or ``"judge"``.
+        tag: The pretrained tag when ``weights == "pretrained"`` on an architecture name.
         path: The checkpoint file when ``weights == "checkpoint"`` (absolute).
         seed: Seed of the random initialisation when ``weights == "random"``.
     """
@@ -118,28 +137,60 @@ class ModelRef:
     seed: int = 0
 
     @property
+    def source(self) -> Literal["open_clip", "hf-hub", "local-dir", "plugin", "judge"]:
+        """Where the model comes from: an open_clip architecture name, a hub repository,
+        a local directory, a plug-in class or a judge."""
+        if self.weights in ("plugin", "judge"):
+            return self.weights  # type: ignore[return-value]
+        if self.arch.startswith(HF_HUB_PREFIX):
+            return "hf-hub"
+        if self.arch.startswith(LOCAL_DIR_PREFIX):
+            return "local-dir"
+        return "open_clip"
+
+    @property
+    def is_open_clip(self) -> bool:
+        """True for models loaded by open_clip (everything but plug-ins and judges)."""
+        return self.weights not in ("plugin", "judge")
+
+    @property
     def spec(self) -> ModelSpec | None:
         return get_spec(self.arch)
 
     @property
     def is_random(self) -> bool:
+        """True when the name asks for random weights. A plug-in or judge says so itself
+        once loaded (its ``random_weights``)."""
         return self.weights == "random"
 
     @property
+    def family(self) -> str:
+        """The model family for scaling series (:func:`model_family`)."""
+        return model_family(self.arch, self.tag)
+
+    @property
     def id(self) -> str:
-        """Canonical name: ``ARCH:TAG``, ``ARCH:random`` or ``ARCH:/abs/path``."""
+        """Canonical name: ``ARCH:TAG``, ``ARCH:random``, ``ARCH:/abs/path``, ``hf-hub:ORG/REPO``,
+        ``local-dir:/abs/dir`` or the plug-in/judge name."""
         if self.weights == "random":
             return f"{self.arch}:{RANDOM_TAG}" + (f"{self.seed}" if self.seed else "")
         if self.weights == "checkpoint":
             return f"{self.arch}:{self.path}"
+        if self.weights in ("plugin", "judge") or self.tag is None:
+            return self.arch
         return f"{self.arch}:{self.tag}"
 
     @property
     def weights_label(self) -> str:
-        """What the weights are, for tables: the tag, ``random`` or the checkpoint path."""
+        """What the weights are, for tables: the tag, ``random``, the checkpoint path, the
+        repository/directory, or ``plugin``/``judge``."""
         if self.weights == "random":
             return RANDOM_TAG
-        return str(self.path) if self.weights == "checkpoint" else str(self.tag)
+        if self.weights == "checkpoint":
+            return str(self.path)
+        if self.weights in ("plugin", "judge"):
+            return self.weights
+        return str(self.tag) if self.tag is not None else self.arch.split(":", 1)[1]
 
     def __str__(self) -> str:
         return self.id
@@ -154,8 +205,18 @@ def _looks_like_path(text: str) -> bool:
     )
 
 
+def rmeval_architectures() -> list[str]:
+    """rmeval's own open_clip configs (``rmeval/model_configs/*.json``), without importing open_clip."""
+    from importlib import resources
+
+    return sorted(
+        p.name[: -len(".json")] for p in resources.files("rmeval").joinpath("model_configs").iterdir()
+        if p.name.endswith(".json")
+    )
+
+
 def _known_architecture(arch: str) -> bool:
-    if arch in _REGISTRY:
+    if arch in _REGISTRY or arch in rmeval_architectures():
         return True
     import open_clip  # only for names outside the registry
 
@@ -165,39 +226,139 @@ def _known_architecture(arch: str) -> bool:
 def unknown_model_message(name: str) -> str:
     return (
         f"unknown model {name!r}. rmeval's registry has: {', '.join(list_models())}. "
-        "Any open_clip architecture also works (python -c 'import open_clip; "
-        "print(open_clip.list_models())'); see `rmeval models`."
+        "Any open_clip architecture also works (`rmeval models --all` lists them with their tags), "
+        f"as do {HF_HUB_PREFIX}ORG/REPO, {LOCAL_DIR_PREFIX}/path/to/dir and your own reward model "
+        "as module.path:Class (see the README)."
     )
 
 
-def parse_model(text: str, *, check_arch: bool = True) -> ModelRef:
-    """Parse ``NAME``, ``NAME:TAG``, ``NAME:random`` or ``NAME:/path`` into a :class:`ModelRef`.
+_FORMS = (
+    "Write NAME, NAME:TAG, NAME:random, NAME:/path/to/checkpoint, hf-hub:ORG/REPO, "
+    "local-dir:/path/to/dir (either with :random) or module.path:Class."
+)
 
-    ``NAME:randomN`` (N an integer) seeds the random initialisation with N.
+
+def _split_random(text: str) -> tuple[str, int | None]:
+    """``BASE:randomN`` -> (BASE, N); anything else -> (text, None)."""
+    m = _RANDOM_SUFFIX.match(text)
+    if not m:
+        return text, None
+    return m.group("base"), int(m.group("tag")[len(RANDOM_TAG):] or 0)
+
+
+def _parse_hub(text: str) -> ModelRef:
+    body, seed = _split_random(text[len(HF_HUB_PREFIX):].strip())
+    if not _HUB_REPO.match(body):
+        extra = ""
+        if ":" in body:
+            extra = (" A hub repository carries its own weights: no tag after it "
+                     "(only :random, for random weights of its architecture).")
+        raise InvalidInputError(
+            f"model {text!r}: {HF_HUB_PREFIX} needs a repository ORG/REPO, e.g. "
+            f"{HF_HUB_PREFIX}timm/ViT-B-16-SigLIP.{extra}"
+        )
+    arch = HF_HUB_PREFIX + body
+    if seed is None:
+        return ModelRef(arch=arch, weights="pretrained")
+    return ModelRef(arch=arch, weights="random", seed=seed)
+
+
+def _parse_local_dir(text: str) -> ModelRef:
+    body, seed = _split_random(text[len(LOCAL_DIR_PREFIX):].strip())
+    if not body:
+        raise InvalidInputError(
+            f"model {text!r}: nothing after {LOCAL_DIR_PREFIX}; give the directory holding "
+            "open_clip_config.json and the weights, e.g. local-dir:/models/my-clip."
+        )
+    arch = LOCAL_DIR_PREFIX + str(Path(body).expanduser().resolve())
+    if seed is None:
+        return ModelRef(arch=arch, weights="pretrained")
+    return ModelRef(arch=arch, weights="random", seed=seed)
+
+
+def _parse_judge(text: str) -> ModelRef:
+    """``judge:...`` goes to :mod:`rmeval.judges` when this install has it."""
+    import importlib.util
+
+    if importlib.util.find_spec("rmeval.judges") is None:
+        raise ModelNotFoundError(
+            f"model {text!r}: {JUDGE_PREFIX} names a generative judge, and this rmeval has no "
+            f"judges (rmeval.judges is not installed). {unknown_model_message(text)}"
+        )
+    return ModelRef(arch=text, weights="judge")
+
+
+def _find_spec(module: str) -> object | None:
+    """``importlib.util.find_spec`` of a top-level module (imports nothing), None when absent."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+
+
+def _is_plugin(text: str, check_arch: bool) -> bool:
+    """``module.path:Class`` (a dotted module, or an importable undotted module that is not
+    an architecture, then an identifier)."""
+    m = _PLUGIN.match(text)
+    if not m:
+        return False
+    module = m.group("module")
+    if module in _REGISTRY or module in rmeval_architectures():
+        return False
+    if "." in module:
+        return True  # no open_clip architecture has a dot in its name
+    if not check_arch or _known_architecture(module):
+        return False
+    return _find_spec(module) is not None
+
+
+def parse_model(text: str, *, check_arch: bool = True) -> ModelRef:
+    """Parse a model name into a :class:`ModelRef`.
+
+    Forms, tried in this order: ``judge:...`` (generative judges, :mod:`rmeval.judges`);
+    ``hf-hub:ORG/REPO`` and ``local-dir:/path`` as open_clip spells them (``:random[N]``
+    after either: random weights of that configuration); ``module.path:Class`` (your own
+    reward model, see :mod:`rmeval.plugins`); ``NAME``, ``NAME:TAG``, ``NAME:random[N]``
+    (seed N) and ``NAME:/path/to/checkpoint`` for an open_clip architecture.
+
     Raises :class:`ModelNotFoundError` for an unknown architecture (listing the known
-    ones) and :class:`InvalidInputError` for an empty name or a registry model that has
-    no default weights when no tag is given.
+    ones) and :class:`InvalidInputError` for an empty or malformed name, or a registry
+    model that has no default weights when no tag is given.
     """
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError("empty model name; e.g. --models ViT-B-32 or --models rmeval-tiny")
     text = text.strip()
+    if text.startswith(JUDGE_PREFIX):
+        return _parse_judge(text)
+    if text.startswith(HF_HUB_PREFIX):
+        return _parse_hub(text)
+    if text.startswith(LOCAL_DIR_PREFIX):
+        return _parse_local_dir(text)
+    if _is_plugin(text, check_arch):
+        top = text.split(":", 1)[0].split(".", 1)[0]
+        if check_arch and _find_spec(top) is None:
+            raise ModelNotFoundError(
+                f"plug-in {text!r}: cannot import module {text.split(':', 1)[0]!r} (no package {top!r} is "
+                f"installed or on PYTHONPATH). A plug-in is named module.path:Class. {unknown_model_message(text)}"
+            )
+        return ModelRef(arch=text, weights="plugin")
     arch, sep, rest = text.partition(":")
     arch = arch.strip()
     rest = rest.strip()
     if check_arch and not _known_architecture(arch):
         raise ModelNotFoundError(unknown_model_message(arch))
     if sep and not rest:
-        raise InvalidInputError(
-            f"model {text!r}: nothing after ':'. Write NAME, NAME:TAG, NAME:random or NAME:/path/to/checkpoint."
-        )
+        raise InvalidInputError(f"model {text!r}: nothing after ':'. {_FORMS}")
     if not rest:
         spec = get_spec(arch)
-        if spec is not None and spec.pretrained is None:
+        if (spec is not None and spec.pretrained is None) or arch in rmeval_architectures():
             return ModelRef(arch=arch, weights="random")
         if spec is None:
             raise InvalidInputError(
                 f"model {arch!r} is not in rmeval's registry, so it has no default weights; "
-                f"name a tag ({arch}:TAG, see open_clip.list_pretrained_tags_by_model({arch!r})), "
+                f"name a tag ({arch}:TAG, see `rmeval models --all`), "
                 f"a checkpoint ({arch}:/path/to/file) or {arch}:random."
             )
         return ModelRef(arch=arch, weights="pretrained", tag=spec.pretrained)
@@ -207,6 +368,70 @@ def parse_model(text: str, *, check_arch: bool = True) -> ModelRef:
     if _looks_like_path(rest):
         return ModelRef(arch=arch, weights="checkpoint", path=Path(rest).expanduser().resolve())
     return ModelRef(arch=arch, weights="pretrained", tag=rest)
+
+
+# ----------------------------------------------------------------------------- families
+#: (pattern on the architecture name, family), first match wins.
+_ARCH_FAMILIES: tuple[tuple[str, str], ...] = (
+    (r"^rmeval-tiny-siglip2", "SigLIP 2"),
+    (r"^rmeval-tiny-siglip", "SigLIP"),
+    (r"^rmeval-", "rmeval-tiny"),
+    (r"SigLIP2", "SigLIP 2"),
+    (r"^nllb-clip", "NLLB-CLIP"),
+    (r"SigLIP", "SigLIP"),
+    (r"^PE-Core", "PE-Core"),
+    (r"^EVA0", "EVA-CLIP"),
+    (r"CLIPA", "CLIPA"),
+    (r"^coca", "CoCa"),
+    (r"^convnext", "ConvNeXt CLIP"),
+    (r"^MobileCLIP", "MobileCLIP"),
+    (r"^ViTamin", "ViTamin"),
+    (r"worldwide", "MetaCLIP 2"),
+    (r"^(mt5|xlm-roberta|roberta)", "multilingual/HF-text CLIP"),
+)
+#: (tag prefix, family) for plain CLIP architectures: the training data makes the family.
+_TAG_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("openai", "OpenAI CLIP"),
+    ("laion", "LAION CLIP"),
+    ("frozen_laion", "LAION CLIP"),
+    ("datacomp", "DataComp CLIP"),
+    ("commonpool", "DataComp CLIP"),
+    ("dfn", "DFN CLIP"),
+    ("metaclip", "MetaCLIP"),
+    ("merged2b", "EVA-CLIP"),
+)
+
+
+def model_family(arch: str, tag: str | None = None) -> str:
+    """The family a model belongs to, for one series per family in scaling plots.
+
+    Architecture-defined families first (SigLIP 2, SigLIP, PE-Core, EVA-CLIP, ...); a plain
+    CLIP ViT or ResNet is named by its training data from the tag (OpenAI CLIP, LAION CLIP,
+    DataComp CLIP, DFN CLIP, MetaCLIP; the registry's default tag when none is given), else
+    ``CLIP``. Hub repositories and local directories are ``hf-hub``/``local-dir`` unless
+    their name says more; plug-ins are ``plug-in``.
+    """
+    name = arch
+    if arch.startswith(JUDGE_PREFIX):
+        return "judge"
+    if arch.startswith((HF_HUB_PREFIX, LOCAL_DIR_PREFIX)):
+        name = arch.split(":", 1)[1].rstrip("/").rsplit("/", 1)[-1]
+    elif _PLUGIN.match(arch):
+        return "plug-in"
+    for pattern, family in _ARCH_FAMILIES:
+        if re.search(pattern, name, flags=re.IGNORECASE if pattern.startswith("^") else 0):
+            return family
+    if tag is None and (spec := get_spec(name)) is not None:
+        tag = spec.pretrained
+    if tag:
+        for prefix, family in _TAG_FAMILIES:
+            if tag.lower().startswith(prefix):
+                return family
+    if arch.startswith(HF_HUB_PREFIX):
+        return "hf-hub"
+    if arch.startswith(LOCAL_DIR_PREFIX):
+        return "local-dir"
+    return "CLIP"
 
 
 def parse_models(text: str) -> list[ModelRef]:

@@ -86,10 +86,34 @@ def _as_bool(values: pd.Series, what: str) -> pd.Series:
 
 
 def _registry_size(model: str, measure: str) -> float:
-    from rmeval.registry import get_spec
+    """``params_m`` or ``image_gflops`` of a model (any name form) from rmeval's registry or
+    :mod:`rmeval.sizes` (counted from the architecture); NaN when unknown (plug-ins, judges,
+    configurations not here)."""
+    from rmeval.registry import get_spec, parse_model
+    from rmeval.sizes import ref_size
 
-    spec = get_spec(str(model).split(":", 1)[0])
-    return float(getattr(spec, measure)) if spec is not None else float("nan")
+    try:
+        ref = parse_model(str(model), check_arch=False)
+    except RmevalError:
+        return float("nan")
+    spec = get_spec(ref.arch)
+    if spec is not None:
+        return float(getattr(spec, measure))
+    try:
+        size = ref_size(ref)
+    except RmevalError:
+        size = None
+    return float(getattr(size, measure)) if size is not None else float("nan")
+
+
+def model_family_of(model: str) -> str:
+    """The family of a model name (:func:`rmeval.registry.model_family`), ``other`` when it does not parse."""
+    from rmeval.registry import parse_model
+
+    try:
+        return parse_model(str(model), check_arch=False).family
+    except RmevalError:
+        return "other"
 
 
 def check_results(table: pd.DataFrame, *, min_models: int = 2, source: str = "the results table") -> pd.DataFrame:
@@ -140,6 +164,9 @@ def check_results(table: pd.DataFrame, *, min_models: int = 2, source: str = "th
     if "arch" not in df.columns:
         df["arch"] = df["model"].str.split(":", n=1).str[0]
     df["arch"] = df["arch"].astype(str)
+    if "family" not in df.columns:
+        df["family"] = df["model"].map(model_family_of)
+    df["family"] = df["family"].fillna("other").astype(str)
     models = list(dict.fromkeys(df["model"]))
     if len(models) < min_models:
         raise InvalidInputError(
@@ -150,7 +177,7 @@ def check_results(table: pd.DataFrame, *, min_models: int = 2, source: str = "th
     for measure in SIZE_MEASURES:
         gap = df[measure].isna()
         if gap.any():
-            df.loc[gap, measure] = [_registry_size(a, measure) for a in df.loc[gap, "arch"]]
+            df.loc[gap, measure] = [_registry_size(m, measure) for m in df.loc[gap, "model"]]
     no_params = sorted(df.loc[df["params_m"].isna(), "model"].unique())
     if no_params:
         raise InvalidInputError(
@@ -205,9 +232,10 @@ def scaling_points(results: pd.DataFrame, size: str = "params_m") -> tuple[pd.Da
     have = results[size].notna() & (results[size] > 0)
     dropped = sorted(results.loc[~have, "model"].unique())
     warnings = [
-        f"{m}: no {size} (not in rmeval's registry), left out of the {size} plot" for m in dropped
+        f"{m}: no {size} (neither rmeval's registry nor rmeval.sizes knows it), left out of the {size} plot" for m in dropped
     ]
     cols = ["model", "arch", "random_weights", size, "alpha", "epic", "epic_ci_low", "epic_ci_high"]
+    cols += ["family"] if "family" in results.columns else []
     points = results.loc[have, cols].rename(columns={size: "size"})
     points = points.sort_values(["size", "model", "alpha"], kind="stable").reset_index(drop=True)
     return points, warnings
@@ -455,7 +483,7 @@ def compute_frame_rewards(
         for result in rewards_per_model(dataset, rows, [name], settings, failures=failures, log=log):
             parts.append(
                 frame_rewards_table(result.rewards[0], labels, model=name, alpha=alpha,
-                                    random_weights=result.ref.is_random, rows=rows)
+                                    random_weights=result.random_weights, rows=rows)
             )
             stats[name] = {"encoded": result.stats["encoded"], "cached": result.stats["cached"]}
     skipped = {name: message.splitlines()[0] for name, message in failures.items()}
@@ -578,7 +606,7 @@ def success_rates(
                 "model": model, "n_trajectories": len(group), "n_success": int(group["success"].sum()),
                 "success_rate": rate, "ci_low": low, "ci_high": high, "ci_level": level,
                 "random_weights": _is_random_model(model),
-                "params_m": known.get(model, _registry_size(str(model).split(":", 1)[0], "params_m")),
+                "params_m": known.get(model, _registry_size(str(model), "params_m")),
             }
         )
     out = pd.DataFrame(rows, columns=SUCCESS_COLUMNS)

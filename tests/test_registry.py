@@ -138,3 +138,73 @@ def test_image_gflops_follow_one_convention():
         m.model.encode_image(torch.zeros(1, 3, 224, 224))
     counted = counter.get_total_flops() / 1e9
     assert counted == pytest.approx(get_spec("ViT-B-32").image_gflops, rel=0.05)
+
+
+# ----------------------------------------------------------------------------- every name form
+
+
+def test_hf_hub_names_as_open_clip_spells_them():
+    ref = parse_model("hf-hub:timm/ViT-B-16-SigLIP")
+    assert (ref.source, ref.weights, ref.id, ref.arch) == ("hf-hub", "pretrained", "hf-hub:timm/ViT-B-16-SigLIP",
+                                                          "hf-hub:timm/ViT-B-16-SigLIP")
+    assert not ref.is_random and ref.family == "SigLIP" and ref.is_open_clip
+    rnd = parse_model("hf-hub:laion/CLIP-ViT-B-32-laion2B-s34B-b79K:random3")
+    assert rnd.is_random and rnd.seed == 3 and rnd.id == "hf-hub:laion/CLIP-ViT-B-32-laion2B-s34B-b79K:random3"
+    for bad, message in [("hf-hub:timm", "needs a repository ORG/REPO"), ("hf-hub:", "needs a repository"),
+                         ("hf-hub:timm/ViT-B-16-SigLIP:webli", "no tag after it")]:
+        with pytest.raises(InvalidInputError, match=message):
+            parse_model(bad)
+
+
+def test_local_dir_names(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    ref = parse_model("local-dir:./my-clip")
+    assert ref.source == "local-dir" and ref.weights == "pretrained" and ref.arch == f"local-dir:{tmp_path / 'my-clip'}"
+    rnd = parse_model("local-dir:/models/odd:name:random2")
+    assert rnd.is_random and rnd.seed == 2 and rnd.arch == "local-dir:/models/odd:name"
+    with pytest.raises(InvalidInputError, match="nothing after local-dir:"):
+        parse_model("local-dir:")
+
+
+def test_plugin_names_and_architectures_stay_apart():
+    ref = parse_model("tests.plugin_models:TinyConvReward")
+    assert ref.weights == "plugin" and ref.source == "plugin" and not ref.is_open_clip
+    assert ref.id == "tests.plugin_models:TinyConvReward" and ref.family == "plug-in"
+    assert parse_model("json:JSONDecoder").weights == "plugin"  # an importable undotted module
+    # architecture names with a tag are not plug-ins, even when both sides are identifiers
+    assert parse_model("RN50:openai").weights == "pretrained"
+    assert parse_model("RN50:random").weights == "random"
+    assert parse_model("ViT-B-32:laion2b_s34b_b79k").weights == "pretrained"
+    with pytest.raises(ModelNotFoundError, match=r"cannot import module 'no_such_pkg\.rewards'"):
+        parse_model("no_such_pkg.rewards:Model")
+    mixed = parse_models("rmeval-tiny,tests.plugin_models:TinyConvReward,hf-hub:timm/ViT-B-16-SigLIP:random")
+    assert [r.source for r in mixed] == ["open_clip", "plugin", "hf-hub"]
+
+
+def test_judge_prefix_goes_to_rmeval_judges():
+    import importlib.util
+
+    if importlib.util.find_spec("rmeval.judges") is None:
+        with pytest.raises(ModelNotFoundError, match="no judges") as info:
+            parse_model("judge:/models/smol")
+        assert "hf-hub:ORG/REPO" in str(info.value)  # and what does exist
+    else:
+        assert parse_model("judge:/models/smol").weights == "judge"
+
+
+def test_unknown_names_list_every_form():
+    with pytest.raises(ModelNotFoundError) as info:
+        parse_model("NoSuchNet-9:random")
+    msg = str(info.value)
+    assert "ViT-bigG-14" in msg and "hf-hub:ORG/REPO" in msg and "local-dir:" in msg and "module.path:Class" in msg
+
+
+@pytest.mark.parametrize(("name", "family"), [
+    ("ViT-B-16-SigLIP2:webli", "SigLIP 2"), ("ViT-SO400M-14-SigLIP:webli", "SigLIP"),
+    ("PE-Core-B-16:meta", "PE-Core"), ("EVA02-L-14:merged2b_s4b_b131k", "EVA-CLIP"),
+    ("ViT-H-14-quickgelu:dfn5b", "DFN CLIP"), ("ViT-H-14-quickgelu:metaclip_fullcc", "MetaCLIP"),
+    ("ViT-L-14", "LAION CLIP"), ("RN50", "OpenAI CLIP"), ("ViT-B-32:random", "LAION CLIP"),
+    ("rmeval-tiny-siglip2", "SigLIP 2"), ("hf-hub:timm/ViT-B-16-SigLIP2-256", "SigLIP 2"),
+])
+def test_families(name, family):
+    assert parse_model(name).family == family

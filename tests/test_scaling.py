@@ -116,12 +116,16 @@ def test_check_results_rejects_bad_tables_with_clear_messages():
 
 
 def test_gflops_points_leave_out_models_without_gflops():
-    results = synthetic_results({0.0: -0.05}, {"ViT-B-16:random": 150.0, "m2": 30.0, "m3": 300.0}, random=True)
-    results.loc[results["model"] == "ViT-B-16:random", "image_gflops"] = np.nan
+    """A plug-in that gives its parameter count but no GFLOPs; an architecture outside the
+    registry gets its GFLOPs from rmeval.sizes."""
+    plugin = "mypkg.rewards:MyNet"
+    results = synthetic_results({0.0: -0.05}, {plugin: 150.0, "ViT-B-16:random": 150.0, "m3": 300.0}, random=True)
+    results.loc[results["model"].isin([plugin, "ViT-B-16:random"]), "image_gflops"] = np.nan
     checked = check_results(results)
     points, warnings = scaling_points(checked, "image_gflops")
-    assert sorted(points["model"]) == ["m2", "m3"]
-    assert len(warnings) == 1 and "ViT-B-16:random" in warnings[0] and "image_gflops" in warnings[0]
+    assert sorted(points["model"]) == ["ViT-B-16:random", "m3"]
+    assert points.loc[points["model"] == "ViT-B-16:random", "size"].iloc[0] == pytest.approx(35.13, rel=0.01)
+    assert len(warnings) == 1 and plugin in warnings[0] and "image_gflops" in warnings[0]
     assert len(scaling_points(checked, "params_m")[0]) == 3
 
 
@@ -292,3 +296,33 @@ def test_success_rates_read_the_exported_threshold():
     assert success_rates(export.assign(threshold=">0.5"))["n_success"].tolist() == [0]
     with pytest.raises(InvalidInputError, match=r"threshold '50%' is not of the form '>=0\.5'"):
         success_rates(export.assign(threshold="50%"))
+
+
+def test_scaling_takes_any_models_and_draws_one_series_per_family(run, tmp_path):
+    """Models outside the registry get their sizes from rmeval.sizes; each family is one series."""
+    from rmeval.plots import plot_epic_vs_size
+
+    models = {"ViT-B-16-SigLIP:webli": 1, "ViT-SO400M-14-SigLIP:webli": 2, "PE-Core-B-16:meta": 3,
+              "PE-Core-L-14-336:meta": 4, "ViT-B-32": 5, "ViT-L-14": 6}
+    table = synthetic_results({0.0: -0.03}, dict.fromkeys(models, 1.0), dataset="cartpole-angle")
+    table[["params_m", "image_gflops"]] = np.nan  # as for models the table's writer did not size
+    checked = check_results(table)
+    sizes = dict(zip(checked["model"], checked["params_m"]))
+    assert sizes["ViT-B-16-SigLIP:webli"] == pytest.approx(203.16, rel=0.01)
+    assert sizes["PE-Core-L-14-336:meta"] > sizes["PE-Core-B-16:meta"]
+    assert dict(zip(checked["model"], checked["family"])) == {
+        "ViT-B-16-SigLIP:webli": "SigLIP", "ViT-SO400M-14-SigLIP:webli": "SigLIP", "PE-Core-B-16:meta": "PE-Core",
+        "PE-Core-L-14-336:meta": "PE-Core", "ViT-B-32": "LAION CLIP", "ViT-L-14": "LAION CLIP"}
+    points, warnings = scaling_points(checked, "image_gflops")
+    assert not warnings and len(points) == 6
+    fig = plot_epic_vs_size(points, size="image_gflops")
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert {"SigLIP", "PE-Core", "LAION CLIP"} <= set(legend) and "ViT-B-32" not in legend
+    family_lines = [ln for ln in fig.axes[0].get_lines() if ln.get_linestyle() == "-" and len(ln.get_xdata()) == 2]
+    assert len(family_lines) == 3  # one line per family (two models each) at the one alpha
+
+    csv = tmp_path / "epic_cartpole-angle.csv"
+    table.to_csv(csv, index=False)
+    code, out, err = run("scaling", "--results", str(csv), "--no-histograms", "--out", str(tmp_path / "o"))
+    assert code == 0, out + err
+    assert (tmp_path / "o" / "scaling_cartpole-angle_params.png").stat().st_size > 10_000

@@ -19,8 +19,9 @@ def add_reward_options(parser: argparse.ArgumentParser, *, alpha_default: str) -
     parser.add_argument("--dataset", default=None,
                         help="dataset directory (default: the bundled datasets/cartpole-angle)")
     parser.add_argument("--models", default="ViT-B-32",
-                        help="comma-separated models: NAME, NAME:TAG, NAME:random, NAME:/path "
-                             "(default: ViT-B-32); see `rmeval models`")
+                        help="comma-separated models: NAME, NAME:TAG, NAME:random, NAME:/path, "
+                             "hf-hub:ORG/REPO, local-dir:/dir (either :random too), or your own "
+                             "module.path:Class (default: ViT-B-32); see `rmeval models --all`")
     parser.add_argument("--alpha", default=alpha_default,
                         help="alphas: start:stop:step with stop included (0:1:0.2) or a list (0,0.5,1) "
                              f"(default: {alpha_default})")

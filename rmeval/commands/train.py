@@ -203,17 +203,17 @@ def _train(cfg: Any, out: Path, args: argparse.Namespace) -> int:
                                      "no checkpoint yet, starting from step 0"))
     else:
         say(f"run folder {out}")
+    reward_model = build_reward_model(cfg, weights_dir=args.weights_dir)  # a plug-in says if its weights are random
     if cfg.random_weights:
         warn(RANDOM_WEIGHTS_NOTE.format(models=cfg.model))
-    reward_model = build_reward_model(cfg, weights_dir=args.weights_dir)
     if cfg.uses_vlm:
         _check_renders(cfg)
     if args.resume and reward_model.uses_frames:
-        fp = getattr(getattr(reward_model, "model", None), "fingerprint", None)
+        fp = _fingerprint(reward_model)
         if cfg.model_fingerprint and fp and fp != cfg.model_fingerprint:
             warn(f"warning: the reward model's weights differ from the run's ({cfg.model_fingerprint} vs {fp})")
     elif reward_model.uses_frames:
-        cfg.model_fingerprint = getattr(getattr(reward_model, "model", None), "fingerprint", None)
+        cfg.model_fingerprint = _fingerprint(reward_model)
     if args.resume:
         cfg.save(out)  # --steps / --device may have changed
     try:
@@ -229,6 +229,11 @@ def _train(cfg: Any, out: Path, args: argparse.Namespace) -> int:
     if cfg.random_weights:
         warn(RANDOM_WEIGHTS_NOTE.format(models=cfg.model))
     return 0
+
+
+def _fingerprint(reward_model: Any) -> str | None:
+    """Identity of the reward model's weights (an open_clip model's fingerprint, a plug-in's identity)."""
+    return getattr(reward_model, "fingerprint", None) or getattr(getattr(reward_model, "model", None), "fingerprint", None)
 
 
 def _check_renders(cfg: Any) -> None:

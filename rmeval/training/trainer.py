@@ -56,8 +56,16 @@ def build_reward_model(config: RunConfig, *, weights_dir: str | None = None) -> 
     if not config.uses_vlm:
         return GroundTruthReward()
     from rmeval.models import load_model
+    from rmeval.registry import parse_model
 
     assert config.model is not None
+    ref = parse_model(config.model)
+    if not ref.is_open_clip:  # module.path:Class plug-in (or judge)
+        from rmeval.plugins import PluginTrainReward, load_reward_model
+
+        plugin = load_reward_model(ref, device=None if config.device == "auto" else config.device)
+        config.random_weights = bool(plugin.random_weights)
+        return PluginTrainReward(plugin, config.goal_prompts, config.baseline_prompts, alpha=config.alpha)
     loaded = load_model(config.model, device=None if config.device == "auto" else config.device, weights_dir=weights_dir)
     return VLMReward(
         loaded,
