@@ -59,6 +59,7 @@ class EpicJob:
     seed: int = 0
     progress: bool | None = None
     compile: bool = False
+    question: str | None = None
 
 
 @dataclass
@@ -73,7 +74,7 @@ class EpicResults:
     def random_models(self) -> list[str]:
         if self.table.empty:
             return []
-        return sorted(self.table.loc[self.table["random_weights"], "model"].unique().tolist())
+        return sorted(self.table.loc[self.table["random_weights"].astype(bool), "model"].unique().tolist())
 
 
 def model_epic_rows(
@@ -84,19 +85,21 @@ def model_epic_rows(
     job: EpicJob,
     *,
     params_m: float,
+    alphas: Sequence[float] | None = None,
 ) -> list[dict[str, Any]]:
     """EPIC rows (one per alpha) for one model from its rewards.
 
     Args:
-        rewards: (K, N) rewards of the labelled frames, row k for ``job.alphas[k]``.
+        rewards: (K, N) rewards of the labelled frames, row k for ``alphas[k]``.
         labels: (N,) 0/1 labels.
+        alphas: The K alphas (default ``job.alphas``); a judge has one row, alpha NaN.
     """
     from rmeval.epic import epic_with_ci
 
     res = epic_with_ci(rewards, labels, n_resamples=job.n_resamples, level=job.ci_level, seed=job.seed)
     spec = ref.spec
     rows = []
-    for k, alpha in enumerate(job.alphas):
+    for k, alpha in enumerate(job.alphas if alphas is None else alphas):
         rows.append(
             {
                 "dataset": dataset_name,
@@ -160,13 +163,18 @@ def run_epic(
     settings = RewardSettings(
         alphas=job.alphas, goal_prompts=job.goal_prompts, baseline_prompts=job.baseline_prompts,
         device=job.device, batch_size=job.batch_size, precision=job.precision, cache_dir=job.cache_dir,
-        weights_dir=job.weights_dir, progress=job.progress, compile=job.compile,
+        weights_dir=job.weights_dir, progress=job.progress, compile=job.compile, question=job.question,
     )
     all_rows: list[dict[str, Any]] = []
     failures: dict[str, str] = {}
     stats: dict[str, dict[str, Any]] = {}
     for result in rewards_per_model(dataset, rows_idx, models, settings, failures=failures, log=log):
-        all_rows.extend(model_epic_rows(dataset.name, result.ref, result.rewards, labels, job, params_m=result.params_m))
+        if result.alphas_apply:
+            all_rows.extend(model_epic_rows(dataset.name, result.ref, result.rewards, labels, job, params_m=result.params_m))
+        else:  # a judge: its own reward, no alpha
+            all_rows.extend(model_epic_rows(
+                dataset.name, result.ref, result.rewards[:1], labels, job, params_m=result.params_m, alphas=[float("nan")],
+            ))
         stats[result.ref.id] = result.stats
     table = pd.DataFrame(all_rows, columns=COLUMNS)
     return EpicResults(table=table, failures=failures, stats=stats)

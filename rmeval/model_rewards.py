@@ -40,6 +40,7 @@ class RewardSettings:
     weights_dir: str | Path | None = None
     progress: bool | None = None
     compile: bool = False
+    question: str | None = None
 
     def precision_for(self, model_id: str) -> str:
         if isinstance(self.precision, str):
@@ -67,18 +68,59 @@ class ModelRewards:
         rewards: (K, n) rewards, row k for ``settings.alphas[k]``, columns in ``rows`` order.
         params_m: Total parameters in millions (registry value, else counted).
         stats: ``encoded``, ``cached`` (frames), ``seconds``, ``device``.
+        alphas_apply: False for a :class:`~rmeval.reward_model.RewardModel` (a judge): it
+            has one reward, repeated in every row of ``rewards``.
+        p_yes: (n,) a judge's p(yes) normalised over yes+no, else None.
     """
 
-    ref: ModelRef
+    ref: Any
     rewards: np.ndarray
     params_m: float
     stats: dict[str, Any]
+    alphas_apply: bool = True
+    p_yes: np.ndarray | None = None
+
+
+def _reward_model_rewards(
+    dataset: Any, rows: Sequence[int] | np.ndarray | None, ref: Any, settings: RewardSettings,
+) -> ModelRewards:
+    """Rewards of a model that is not an open_clip encoder (a judge): frames in chunks through
+    its ``frame_rewards`` (cached per frame by the judge)."""
+    from rmeval.judges.model import Judge
+
+    t0 = time.perf_counter()
+    batch = settings.batch_size if isinstance(settings.batch_size, int) else 16
+    judge = Judge(
+        ref, device=settings.device, precision=settings.precision_for(ref.id), batch_size=batch,
+        question=settings.question, cache_dir=settings.cache_dir, weights_dir=settings.weights_dir,
+    )
+    rows = np.arange(len(dataset)) if rows is None else np.asarray(rows, dtype=np.int64)
+    chunk = max(judge.batch_size, 256)
+    log_yes, log_no = [], []
+    for lo in range(0, len(rows), chunk):
+        scores = judge.scores(dataset.read_frames(rows[lo:lo + chunk]), settings.goal_prompts)
+        log_yes.append(scores.log_p_yes)
+        log_no.append(scores.log_p_no)
+    from rmeval.judges.reward import JudgeScores
+
+    scores = JudgeScores(
+        log_p_yes=np.concatenate(log_yes) if log_yes else np.zeros(0),
+        log_p_no=np.concatenate(log_no) if log_no else np.zeros(0),
+    )
+    rewards = np.repeat(scores.reward[None, :], max(1, len(settings.alphas)), axis=0)
+    stats = {
+        "encoded": judge.stats["scored"], "cached": judge.stats["cached"],
+        "seconds": round(time.perf_counter() - t0, 3), "device": str(judge.device),
+        "question": judge.template, "judge_random_weights": judge.random_weights,
+    }
+    params_m = (judge.parameter_count() or 0) / 1e6
+    return ModelRewards(ref=ref, rewards=rewards, params_m=params_m, stats=stats, alphas_apply=False, p_yes=scores.p_yes)
 
 
 def rewards_per_model(
     dataset: Any,
     rows: Sequence[int] | np.ndarray | None,
-    models: Sequence[ModelRef | str],
+    models: Sequence[Any],
     settings: RewardSettings,
     *,
     failures: dict[str, str],
@@ -99,9 +141,26 @@ def rewards_per_model(
     cache = EmbeddingCache(settings.cache_dir)
     for model in models:
         name = model if isinstance(model, str) else model.id
+        judged: ModelRewards | None = None
         try:
             t0 = time.perf_counter()
             ref = parse_model(model) if isinstance(model, str) else model
+            if getattr(ref, "is_judge", False):
+                judged = _reward_model_rewards(dataset, rows, ref, settings)
+        except DatasetError:
+            raise
+        except RmevalError as exc:
+            failures[name] = str(exc)
+            log(f"{name}: FAILED: {str(exc).splitlines()[0]}")
+            continue
+        if judged is not None:
+            log(
+                f"{ref.id}: {judged.stats['encoded']} frames judged, {judged.stats['cached']} from cache "
+                f"({judged.stats['seconds']:.1f} s on {judged.stats['device']})"
+            )
+            yield judged
+            continue
+        try:
             loaded = load_model(ref, device=settings.device, weights_dir=settings.weights_dir)
             embedder = Embedder(
                 loaded, batch_size=settings.batch_size, precision=settings.precision_for(name), cache=cache,

@@ -19,9 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rmeval.errors import InvalidInputError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    from rmeval.judges.names import JudgeRef
 
 #: The tag that asks for random weights.
 RANDOM_TAG = "random"
@@ -170,8 +173,9 @@ def unknown_model_message(name: str) -> str:
     )
 
 
-def parse_model(text: str, *, check_arch: bool = True) -> ModelRef:
-    """Parse ``NAME``, ``NAME:TAG``, ``NAME:random`` or ``NAME:/path`` into a :class:`ModelRef`.
+def parse_model(text: str, *, check_arch: bool = True) -> ModelRef | JudgeRef:
+    """Parse ``NAME``, ``NAME:TAG``, ``NAME:random`` or ``NAME:/path`` into a :class:`ModelRef`
+    (``judge:...`` names into a :class:`rmeval.judges.names.JudgeRef`).
 
     ``NAME:randomN`` (N an integer) seeds the random initialisation with N.
     Raises :class:`ModelNotFoundError` for an unknown architecture (listing the known
@@ -181,6 +185,10 @@ def parse_model(text: str, *, check_arch: bool = True) -> ModelRef:
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError("empty model name; e.g. --models ViT-B-32 or --models rmeval-tiny")
     text = text.strip()
+    if text.lower().startswith("judge:"):
+        from rmeval.judges.names import parse_judge
+
+        return parse_judge(text)
     arch, sep, rest = text.partition(":")
     arch = arch.strip()
     rest = rest.strip()
@@ -209,12 +217,12 @@ def parse_model(text: str, *, check_arch: bool = True) -> ModelRef:
     return ModelRef(arch=arch, weights="pretrained", tag=rest)
 
 
-def parse_models(text: str) -> list[ModelRef]:
+def parse_models(text: str) -> list[ModelRef | JudgeRef]:
     """Parse a comma-separated list of model names (duplicates removed, order kept)."""
     names = [t for t in (p.strip() for p in text.split(",")) if t]
     if not names:
         raise InvalidInputError("--models is empty; e.g. --models rmeval-tiny,ViT-B-32:random")
-    refs: list[ModelRef] = []
+    refs: list[ModelRef | JudgeRef] = []
     for name in names:
         ref = parse_model(name)
         if ref not in refs:
