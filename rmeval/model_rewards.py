@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from rmeval.errors import DatasetError, InvalidInputError, RmevalError
-from rmeval.registry import ModelRef
 
 
 @dataclass(frozen=True)

@@ -38,3 +38,11 @@ def run(capsys):
         return code, out, err
 
     return _run
+
+
+@pytest.fixture(scope="session")
+def tiny_judge_dir(tmp_path_factory):
+    """A random tiny LLaVA-style judge built offline and saved like a user's checkpoint."""
+    from rmeval.judges.build import build_judge
+
+    return build_judge("rmeval-tiny-judge", tmp_path_factory.mktemp("judges") / "tiny")

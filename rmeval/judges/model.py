@@ -91,7 +91,7 @@ class Judge:
         precision: str = "fp32",
         batch_size: int = 16,
         question: str | None = None,
-        cache_dir: str | Path | None | bool = None,
+        cache_dir: str | Path | bool | None = None,
         weights_dir: str | Path | None = None,
     ) -> None:
         from rmeval.models import resolve_device
@@ -220,7 +220,7 @@ class Judge:
         from rmeval.cache import frame_keys
 
         frames = self._check_frames(frames)
-        goals = [g for g in goal_prompts]
+        goals = list(goal_prompts)
         if not goals or any(not isinstance(g, str) or not g.strip() for g in goals):
             raise InvalidInputError("a judge needs at least one non-empty goal prompt (--goal or the dataset's metadata)")
         keys = frame_keys(frames) if self.cache is not None else None
