@@ -185,6 +185,11 @@ class Judge:
         """Checkpoint files, precision, answer tokens and template version."""
         return self._identity
 
+    @property
+    def fingerprint(self) -> str:
+        """The identity, under the name training runs record for their reward model's weights."""
+        return self._identity
+
     def parameter_count(self) -> int | None:
         return int(sum(p.numel() for p in self.model.parameters()))
 

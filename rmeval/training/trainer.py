@@ -55,9 +55,18 @@ def build_reward_model(config: RunConfig, *, weights_dir: str | None = None) -> 
     """The run's reward model (loads the CLIP model for VLM rewards)."""
     if not config.uses_vlm:
         return GroundTruthReward()
+    from rmeval.judges.names import is_judge_name
     from rmeval.models import load_model
 
     assert config.model is not None
+    if is_judge_name(config.model):  # a generative judge: its own reward, no alpha
+        from rmeval.judges.model import Judge
+        from rmeval.judges.training import JudgeReward
+
+        judge = Judge(config.model, device=None if config.device == "auto" else config.device,
+                      precision=config.precision, batch_size=config.embed_batch_size, cache_dir=False,
+                      weights_dir=weights_dir)
+        return JudgeReward(judge, config.goal_prompts)
     loaded = load_model(config.model, device=None if config.device == "auto" else config.device, weights_dir=weights_dir)
     return VLMReward(
         loaded,
