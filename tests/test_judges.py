@@ -148,6 +148,21 @@ def test_epic_cli_one_table_with_both_families(run, tiny_judge_dir, tmp_path):
     code, out, _ = run(*args)
     assert code == 0 and "0 frames judged, 12 from cache" in out
 
+    # the labelling app's model pre-labels find the judge's cached scores, no model loaded
+    from rmeval.dataset import load_dataset
+    from rmeval.labeling.cached_rewards import cached_models, has_cached_models
+
+    assert has_cached_models(tmp_path / "c")
+    ds = load_dataset(tmp_path / "small")
+    found = {m.model: m for m in cached_models(ds, ["a red square"], ["a square"], cache_dir=tmp_path / "c")}
+    cached = found[f"judge:{tiny_judge_dir}"]
+    assert cached.coverage == 1.0 and "rmeval-tiny:random" in found
+    rewards = cached.rewards([0.0, 1.0])
+    assert rewards.shape == (2, 12) and np.array_equal(rewards[0], rewards[1])
+    from rmeval.epic import epic_from_labels
+
+    np.testing.assert_allclose(epic_from_labels(rewards[0], np.array(labels)), judge_row["epic"], atol=1e-9)
+
 
 def _copy(src, dst):
     shutil.copytree(src, dst)
