@@ -200,3 +200,34 @@ def test_bad_input_one_clear_line_each(run, tiny_judge_dir, tmp_path):
     # a checkpoint that is not in the local cache: the offline error, nothing downloaded
     code, err = _epic_err(run, tmp_path, "judge:SomeOrg/NotCached-VLM", "--weights-dir", str(tmp_path / "hf"))
     assert code == 1 and "not in" in err and "rmeval never downloads judges" in err
+
+
+def test_scaling_has_a_judge_series_with_parameter_counts():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rmeval.plots import plot_epic_vs_alpha, plot_epic_vs_size
+    from rmeval.scaling import check_results, fit_log_linear, scaling_points
+
+    rows = [
+        {"model": "rmeval-tiny:random", "alpha": a, "epic": 0.70 - 0.01 * a, "params_m": 3.57} for a in (0.0, 1.0)
+    ] + [
+        {"model": "ViT-B-32:random", "alpha": a, "epic": 0.60 - 0.01 * a, "params_m": 151.0} for a in (0.0, 1.0)
+    ] + [
+        {"model": "judge:rmeval-tiny-judge:random", "alpha": float("nan"), "epic": 0.72, "params_m": 0.0634},
+        {"model": "judge:rmeval-small-judge:random", "alpha": float("nan"), "epic": 0.66, "params_m": 0.465},
+    ]
+    table = pd.DataFrame(rows).assign(epic_ci_low=lambda d: d["epic"] - 0.02, epic_ci_high=lambda d: d["epic"] + 0.02)
+    results = check_results(table)
+    points, _ = scaling_points(results)
+    fits = fit_log_linear(points)
+    judges = fits[fits["alpha"].isna()].iloc[0]
+    assert judges["n"] == 2 and judges["slope"] == pytest.approx((0.66 - 0.72) / np.log10(0.465 / 0.0634))
+    assert sorted(fits["alpha"].dropna()) == [0.0, 1.0]
+    fig = plot_epic_vs_size(points, fits)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert any(t.startswith("judges (own reward, no α): slope") for t in labels)
+    fig = plot_epic_vs_alpha(results)
+    assert any("(judge, no α)" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
+    with pytest.raises(InvalidInputError, match="only for judge"):
+        check_results(table.assign(alpha=np.nan))

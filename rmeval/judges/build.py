@@ -4,8 +4,9 @@ processor needs, single tokens for yes/no), a chat template and an image-process
 saved with ``save_pretrained`` so that it loads through the same public path as a user's
 checkpoint (``judge:/dir``).
 
-``rmeval-tiny-judge`` (48k parameters, 32 px images, 16 image tokens) is for tests and
-smoke runs; ``llava-small`` (about 250M parameters, 224 px, 196 image tokens) is a
+``rmeval-tiny-judge`` (63k parameters, 32 px images, 16 image tokens) and
+``rmeval-small-judge`` (about 0.4M, 64 px) are for tests and smoke runs (two sizes make a
+judge series for scaling plots); ``llava-small`` (about 250M parameters, 224 px, 196 image tokens) is a
 real-size shape for speed measurements. Their numbers say nothing about a trained judge:
 every directory written here carries :data:`MARKER` saying the weights are random.
 """
@@ -67,6 +68,7 @@ class JudgeShape:
 
 KNOWN_CONFIGS: dict[str, JudgeShape] = {
     "rmeval-tiny-judge": JudgeShape(32, 8, 32, 2, 2, 32, 2, 2),
+    "rmeval-small-judge": JudgeShape(64, 16, 64, 4, 4, 64, 4, 4),
     "llava-small": JudgeShape(224, 16, 768, 12, 12, 768, 12, 12, vocab_size=32000),
 }
 assert tuple(KNOWN_CONFIGS) == KNOWN_CONFIG_NAMES

@@ -28,7 +28,7 @@ PREFIX = "judge:"
 MARKER = "rmeval_judge.json"
 
 #: Known random-buildable configurations (kept here so parsing needs no torch).
-KNOWN_CONFIG_NAMES = ("rmeval-tiny-judge", "llava-small")
+KNOWN_CONFIG_NAMES = ("rmeval-tiny-judge", "rmeval-small-judge", "llava-small")
 
 JudgeSource = Literal["hub", "dir", "random"]
 
