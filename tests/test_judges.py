@@ -125,9 +125,10 @@ def test_epic_cli_one_table_with_both_families(run, tiny_judge_dir, tmp_path):
 
     rng = np.random.default_rng(1)
     labels = [1, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0]
-    index = pd.DataFrame({"episode": 0, "step": range(len(labels)), "label": pd.array(labels, dtype="Int8")})
+    index = pd.DataFrame({"episode": 0, "step": range(len(labels)), "label": pd.array(labels, dtype="Int8"),
+                          "angle": np.linspace(-0.5, 0.5, len(labels))})
     meta = DatasetMetadata(env="test", task="test", goal_prompts=["a red square"], baseline_prompts=["a square"],
-                           name="small", extra={"judge_question": "Is there {goal} here? Answer yes or no."})
+                           name="small", state_columns=["angle"], extra={"judge_question": "Is there {goal} here? Answer yes or no."})
     write_dataset(tmp_path / "small", [rng.integers(0, 256, (48, 64, 3), dtype=np.uint8) for _ in labels], index, meta)
     args = ["epic", "--dataset", str(tmp_path / "small"), "--models", f"rmeval-tiny,judge:{tiny_judge_dir}",
             "--alpha", "0:1:0.5", "--resamples", "50", "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path / "o"),
@@ -162,6 +163,24 @@ def test_epic_cli_one_table_with_both_families(run, tiny_judge_dir, tmp_path):
     from rmeval.epic import epic_from_labels
 
     np.testing.assert_allclose(epic_from_labels(rewards[0], np.array(labels)), judge_row["epic"], atol=1e-9)
+
+    # landscape: the judge is one line at its own reward (alpha NaN), beside the CLIP alphas
+    code, out, err = run("landscape", "--dataset", str(tmp_path / "small"), "--param", "angle", "--models",
+                         f"rmeval-tiny,judge:{tiny_judge_dir}", "--alpha", "0,1", "--cache-dir", str(tmp_path / "c"),
+                         "--out", str(tmp_path / "o"), "--device", "cpu")
+    assert code == 0, err
+    assert "0 frames judged, 12 from cache" in out and f"judge:{tiny_judge_dir} * alpha=-:" in out
+    land = pd.read_csv(tmp_path / "o" / "landscape_small_angle.csv")
+    jl = land[land["model"] == f"judge:{tiny_judge_dir}"]
+    assert len(jl) == 12 and jl["alpha"].isna().all() and land.loc[land["model"] == "rmeval-tiny:random", "alpha"].notna().all()
+    np.testing.assert_allclose(jl.sort_values("value")["reward_mean"].to_numpy(), cached.reward, atol=1e-9)
+
+    # the report's EPIC table has the judge's row and says what its reward is
+    code, _, err = run("report", "--dataset", str(tmp_path / "small"), "--results-dir", str(tmp_path / "o"),
+                       "--out", str(tmp_path / "rep"))
+    assert code == 0, err
+    html = (tmp_path / "rep" / "small" / "index.html").read_text()
+    assert "Generative judges" in html and f"judge:{tiny_judge_dir}" in html
 
 
 def _copy(src, dst):
@@ -231,3 +250,14 @@ def test_scaling_has_a_judge_series_with_parameter_counts():
     assert any("(judge, no α)" in t.get_text() for t in fig.axes[0].get_legend().get_texts())
     with pytest.raises(InvalidInputError, match="only for judge"):
         check_results(table.assign(alpha=np.nan))
+
+
+def test_train_with_a_judge_as_the_reward(run, tiny_judge_dir, tmp_path):
+    code, out, err = run("train", "--env", "cartpole", "--model", f"judge:{tiny_judge_dir}", "--preset", "quick",
+                         "--steps", "200", "--checkpoint-every", "100", "--episode-steps", "50", "--device", "cpu",
+                         "--out", str(tmp_path / "run"))
+    assert code == 0, err
+    assert "reward model: 200 frames" in out and "RANDOM weights" in err
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["model"] == f"judge:{tiny_judge_dir}" and config["random_weights"] is True
+    assert config["model_fingerprint"].startswith(f"judge:{tiny_judge_dir}|files=")
