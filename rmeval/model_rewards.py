@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from rmeval.errors import DatasetError, InvalidInputError, RmevalError
+from rmeval.registry import ModelRef
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ def rewards_per_model(
             yield judged
             continue
         try:
+            assert isinstance(ref, ModelRef)
             loaded = load_model(ref, device=settings.device, weights_dir=settings.weights_dir)
             embedder = Embedder(
                 loaded, batch_size=settings.batch_size, precision=settings.precision_for(name), cache=cache,

@@ -141,9 +141,8 @@ class Judge:
         try:
             with _quiet_transformers():
                 self.processor = AutoProcessor.from_pretrained(self.directory)
-                self.model = AutoModelForImageTextToText.from_pretrained(
-                    self.directory, dtype=_DTYPES[self.precision]
-                ).to(self.device).eval()
+                model: Any = AutoModelForImageTextToText.from_pretrained(self.directory, dtype=_DTYPES[self.precision])
+                self.model = model.to(self.device).eval()
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise WeightsUnavailableError(
