@@ -265,7 +265,10 @@ class Judge:
         inputs = inputs.to(self.device)
         if "pixel_values" in inputs and inputs["pixel_values"].is_floating_point():
             inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
-        out = self.model(**inputs, logits_to_keep=1)
+        try:
+            out = self.model(**inputs, logits_to_keep=1)  # only the last position's logits
+        except TypeError:  # an architecture without logits_to_keep
+            out = self.model(**inputs)
         return out.logits[:, -1, :].float().cpu().numpy()
 
     def _score_uncached(self, frames: np.ndarray, goal: str) -> JudgeScores:
