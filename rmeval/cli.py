@@ -12,8 +12,8 @@ from rmeval.errors import RmevalError
 
 #: Subcommand modules, in the order ``rmeval --help`` lists them.
 SUBCOMMANDS = (
-    "models", "epic", "embed", "render", "scaling", "report", "label", "landscape", "train", "rollout", "evaluate",
-    "judge_build",
+    "models", "epic", "bench", "embed", "render", "scaling", "report", "label", "landscape", "train", "rollout",
+    "evaluate", "judge_build",
 )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,9 @@ class RewardSettings:
     progress: bool | None = None
     compile: bool = False
     question: str | None = None
+    #: More prompt sets, name -> (goal prompts, baseline prompts), scored on the same image
+    #: embeddings (``rmeval bench``'s task confusion): ``ModelRewards.extra[name]``.
+    extra_prompts: Mapping[str, tuple[Sequence[str], Sequence[str]]] = field(default_factory=dict)
 
     def precision_for(self, model_id: str) -> str:
         if isinstance(self.precision, str):
@@ -71,6 +74,7 @@ class ModelRewards:
         alphas_apply: False for a :class:`~rmeval.reward_model.RewardModel` (a judge): it
             has one reward, repeated in every row of ``rewards``.
         p_yes: (n,) a judge's p(yes) normalised over yes+no, else None.
+        extra: (K, n) rewards for each of ``settings.extra_prompts``.
     """
 
     ref: Any
@@ -79,6 +83,7 @@ class ModelRewards:
     stats: dict[str, Any]
     alphas_apply: bool = True
     p_yes: np.ndarray | None = None
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _reward_model_rewards(
@@ -97,24 +102,36 @@ def _reward_model_rewards(
     rows = np.arange(len(dataset)) if rows is None else np.asarray(rows, dtype=np.int64)
     chunk = max(judge.batch_size, 256)
     log_yes, log_no = [], []
+    extra_parts: dict[str, list[np.ndarray]] = {key: [] for key in settings.extra_prompts}
     for lo in range(0, len(rows), chunk):
-        scores = judge.scores(dataset.read_frames(rows[lo:lo + chunk]), settings.goal_prompts)
+        frames = dataset.read_frames(rows[lo:lo + chunk])
+        scores = judge.scores(frames, settings.goal_prompts)
         log_yes.append(scores.log_p_yes)
         log_no.append(scores.log_p_no)
+        for key, (goal_p, _base_p) in settings.extra_prompts.items():  # other tasks' questions
+            extra_parts[key].append(judge.scores(frames, goal_p).reward)
     from rmeval.judges.reward import JudgeScores
+
+    k = max(1, len(settings.alphas))
+    extra = {
+        key: np.repeat((np.concatenate(parts) if parts else np.zeros(0))[None, :], k, axis=0)
+        for key, parts in extra_parts.items()
+    }
 
     scores = JudgeScores(
         log_p_yes=np.concatenate(log_yes) if log_yes else np.zeros(0),
         log_p_no=np.concatenate(log_no) if log_no else np.zeros(0),
     )
-    rewards = np.repeat(scores.reward[None, :], max(1, len(settings.alphas)), axis=0)
+    rewards = np.repeat(scores.reward[None, :], k, axis=0)
     stats = {
         "encoded": judge.stats["scored"], "cached": judge.stats["cached"],
         "seconds": round(time.perf_counter() - t0, 3), "device": str(judge.device),
         "question": judge.template, "judge_random_weights": judge.random_weights,
     }
     params_m = (judge.parameter_count() or 0) / 1e6
-    return ModelRewards(ref=ref, rewards=rewards, params_m=params_m, stats=stats, alphas_apply=False, p_yes=scores.p_yes)
+    return ModelRewards(
+        ref=ref, rewards=rewards, params_m=params_m, stats=stats, alphas_apply=False, p_yes=scores.p_yes, extra=extra,
+    )
 
 
 def rewards_per_model(
@@ -174,6 +191,12 @@ def rewards_per_model(
                 if settings.baseline_prompts else None
             )
             rewards = regularized_reward(image, goal, baseline, settings.alphas)
+            extra = {}
+            for key, (goal_p, base_p) in settings.extra_prompts.items():
+                check_prompts(settings.alphas, goal_p, base_p)
+                g = combine_prompts(embedder.embed_texts(list(goal_p)))
+                b = combine_prompts(embedder.embed_texts(list(base_p))) if base_p else None
+                extra[key] = regularized_reward(image, g, b, settings.alphas)
             stats = {
                 "encoded": embedder.stats.encoded,
                 "cached": embedder.stats.cached,
@@ -192,4 +215,4 @@ def rewards_per_model(
             f"{ref.id}: {stats['encoded']} frames encoded, {stats['cached']} from cache "
             f"({stats['seconds']:.1f} s on {stats['device']})"
         )
-        yield ModelRewards(ref=ref, rewards=rewards, params_m=params_m, stats=stats)
+        yield ModelRewards(ref=ref, rewards=rewards, params_m=params_m, stats=stats, extra=extra)

@@ -93,3 +93,10 @@ def test_judge_benchmark_prints_frames_per_second():
     rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
     assert [r[0] for r in rows] == ["1", "4"] and all(float(r[1]) > 0 for r in rows)
     assert "second run through the score cache" in out
+
+
+def test_metrics_benchmark_smoke():
+    out = run_script("bench_metrics.py", "--models", "1", "--alphas", "2", "--resamples", "10")
+    assert "machine:" in out and "load average before" in out
+    assert "task confusion: 4 matrices" in out and "(0 skipped)" in out
+    assert float(out.split("total:")[1].split()[0]) > 0
