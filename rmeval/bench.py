@@ -50,7 +50,7 @@ from rmeval.metrics import (
 )
 from rmeval.metrics._core import Estimate
 from rmeval.model_rewards import RewardSettings, rewards_per_model
-from rmeval.registry import ModelRef
+from rmeval.registry import AnyRef
 
 #: metric -> (leaderboard heading, higher is better). Order = the leaderboard's columns.
 METRICS: dict[str, tuple[str, bool]] = {
@@ -341,7 +341,7 @@ class BenchResults:
 
 def run_bench(
     datasets: Sequence[Any],
-    models: Sequence[ModelRef],
+    models: Sequence[AnyRef],
     job: BenchJob,
     *,
     log: Callable[[str], None] = lambda msg: None,

@@ -13,8 +13,10 @@ from rmeval import __version__
 from rmeval.errors import RmevalError
 
 #: Subcommand modules, in the order ``rmeval --help`` lists them.
-SUBCOMMANDS = ("models", "epic", "bench", "embed", "render", "scaling", "report", "label", "landscape", "train", "rollout",
-               "evaluate", "cache")
+SUBCOMMANDS = (
+    "models", "epic", "bench", "embed", "render", "scaling", "report", "label", "landscape", "train", "rollout",
+    "evaluate", "cache", "judge_build",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,7 @@ import pandas as pd
 from rmeval.embedding_options import EmbeddingOptions
 from rmeval.epic.result import METRIC_COLUMNS
 from rmeval.errors import DatasetError, RmevalError
-from rmeval.registry import ModelRef
+from rmeval.registry import AnyRef, ModelRef
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -41,6 +41,7 @@ class EpicJob:
     n_resamples: int = 1000
     ci_level: float = 0.95
     seed: int = 0
+    question: str | None = None
 
 
 def random_models(table: pd.DataFrame) -> list[str]:
@@ -98,12 +99,14 @@ def model_epic_rows(
     params_m: float,
     random_weights: bool | None = None,
     image_gflops: float | None = None,
+    alphas: Sequence[float] | None = None,
 ) -> list[dict[str, Any]]:
     """EPIC rows (one per alpha) for one model from its rewards.
 
     Args:
-        rewards: (K, N) rewards of the labelled frames, row k for ``job.alphas[k]``.
+        rewards: (K, N) rewards of the labelled frames, row k for ``alphas[k]``.
         labels: (N,) 0/1 labels.
+        alphas: The K alphas (default ``job.alphas``); a judge has one row, alpha NaN.
     """
     from rmeval.epic import epic_with_ci
     from rmeval.progress import progress_bar
@@ -116,7 +119,7 @@ def model_epic_rows(
         close()
     spec = ref.spec
     rows = []
-    for alpha, metrics in zip(job.alphas, res.rows()):
+    for alpha, metrics in zip(job.alphas if alphas is None else alphas, res.rows()):
         rows.append(
             {
                 "dataset": dataset_name,
@@ -148,7 +151,7 @@ def check_labels(labels: np.ndarray, dataset_name: str) -> None:
 
 def run_epic(
     dataset: Any,
-    models: Sequence[ModelRef],
+    models: Sequence[AnyRef],
     job: EpicJob,
     *,
     log: Callable[[str], None] = lambda msg: None,
@@ -166,13 +169,18 @@ def run_epic(
     check_labels(labels, dataset.name)
     settings = RewardSettings(
         alphas=job.alphas, goal_prompts=job.goal_prompts, baseline_prompts=job.baseline_prompts, embedding=job.embedding,
+        question=job.question,
     )
     all_rows: list[dict[str, Any]] = []
     failures: dict[str, str] = {}
     stats: dict[str, dict[str, Any]] = {}
     for result in rewards_per_model(dataset, rows_idx, models, settings, failures=failures, log=log):
-        all_rows.extend(model_epic_rows(dataset.name, result.ref, result.rewards, labels, job, params_m=result.params_m,
-                                        random_weights=result.random_weights, image_gflops=result.image_gflops))
+        judge = not result.alphas_apply  # a judge: its own reward, no alpha
+        all_rows.extend(model_epic_rows(
+            dataset.name, result.ref, result.rewards[:1] if judge else result.rewards, labels, job,
+            params_m=result.params_m, random_weights=result.random_weights, image_gflops=result.image_gflops,
+            alphas=[float("nan")] if judge else None,
+        ))
         stats[result.ref.id] = result.stats
     table = pd.DataFrame(all_rows, columns=COLUMNS)
     return EpicResults(table=table, failures=failures, stats=stats)

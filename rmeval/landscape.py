@@ -30,7 +30,7 @@ import pandas as pd
 
 from rmeval.embedding_options import EmbeddingOptions
 from rmeval.errors import InvalidInputError
-from rmeval.registry import ModelRef
+from rmeval.registry import AnyRef
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -265,6 +265,7 @@ class LandscapeJob:
     baseline_prompts: list[str]
     bins: int | None = None
     embedding: EmbeddingOptions = field(default_factory=EmbeddingOptions)
+    question: str | None = None
 
 
 @dataclass
@@ -288,7 +289,7 @@ class LandscapeResults:
 
 def run_landscape(
     dataset: Any,
-    models: Sequence[ModelRef],
+    models: Sequence[AnyRef],
     job: LandscapeJob,
     *,
     log: Callable[[str], None] = lambda msg: None,
@@ -307,13 +308,17 @@ def run_landscape(
     goal_by_value = dict(zip(goal["value"].to_numpy(), goal["goal_fraction"].to_numpy()))
     settings = RewardSettings(
         alphas=job.alphas, goal_prompts=job.goal_prompts, baseline_prompts=job.baseline_prompts, embedding=job.embedding,
+        question=job.question,
     )
     parts: list[pd.DataFrame] = []
     failures: dict[str, str] = {}
     stats: dict[str, dict[str, Any]] = {}
     for result in rewards_per_model(dataset, None, models, settings, failures=failures, log=log):
         ref = result.ref
-        table = landscape_table(result.rewards, job.alphas, values)
+        if result.alphas_apply:
+            table = landscape_table(result.rewards, job.alphas, values)
+        else:  # a judge: one line at its own reward (alpha NaN)
+            table = landscape_table(result.rewards[:1], [float("nan")], values)
         table.insert(0, "dataset", dataset.name)
         table.insert(1, "model", ref.id)
         table.insert(2, "arch", ref.arch)
@@ -338,7 +343,7 @@ def peak_summary(table: pd.DataFrame, intervals: Sequence[tuple[float, float]]) 
         (None when there is no goal region).
     """
     rows = []
-    for (model, alpha), group in table.groupby(["model", "alpha"], sort=False):
+    for (model, alpha), group in table.groupby(["model", "alpha"], sort=False, dropna=False):
         best = group.loc[group["reward_mean"].idxmax()]
         value = float(best["value"])
         in_goal = any(lo <= value <= hi for lo, hi in intervals) if intervals else None
@@ -407,9 +412,9 @@ def plot_landscape(
         fig = axes_list[0].figure
         while not isinstance(fig, Figure):
             fig = fig.figure  # type: ignore[union-attr]
-    alphas = sorted({float(a) for a in table["alpha"]})
+    alphas = sorted({float(a) for a in table["alpha"] if not pd.isna(a)})
     cmap = colormaps["viridis"]
-    colors = {a: cmap(0.9 * (i / max(1, len(alphas) - 1))) for i, a in enumerate(alphas)}
+    colors: dict[float, Any] = {a: cmap(0.9 * (i / max(1, len(alphas) - 1))) for i, a in enumerate(alphas)}
     col = "reward_scaled" if scale == "minmax" else "reward"
     param = str(table["param"].iloc[0])
     any_random = False
@@ -419,12 +424,15 @@ def plot_landscape(
         any_random |= random
         for i, (lo, hi) in enumerate(intervals):
             ax.axvspan(lo, hi, color="#2a9d8f", alpha=0.15, lw=0, label=goal_label if i == 0 else None)
-        for alpha in alphas:
-            line = sub[sub["alpha"] == alpha].sort_values("value")
+        for alpha in [*alphas, float("nan")]:
+            judged = pd.isna(alpha)  # a judge's own reward: alphas do not apply
+            line = (sub[sub["alpha"].isna()] if judged else sub[sub["alpha"] == alpha]).sort_values("value")
             if line.empty:
                 continue
             x = line["value"].to_numpy()
-            ax.plot(x, line[f"{col}_mean"].to_numpy(), color=colors[alpha], lw=1.6, label=f"α = {alpha:g}")
+            colors.setdefault(alpha, "#e76f51")
+            label = "judge: log p(yes) − log p(no)" if judged else f"α = {alpha:g}"
+            ax.plot(x, line[f"{col}_mean"].to_numpy(), color=colors[alpha], lw=1.6, label=label)
             if band == "minmax" and (line["n"] > 1).any():
                 ax.fill_between(x, line[f"{col}_min"], line[f"{col}_max"], color=colors[alpha], alpha=0.07, lw=0)
             elif band == "std" and (line["n"] > 1).any():
@@ -441,8 +449,11 @@ def plot_landscape(
                     color="#c0392b", bbox={"boxstyle": "round,pad=0.2", "facecolor": "white",
                                            "edgecolor": "#c0392b", "alpha": 0.85})
     if axes is None:
-        handles, labels = axes_list[0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="outside right center", fontsize=8, frameon=False)
+        seen: dict[str, Any] = {}  # every panel's lines (a judge's panel has its own)
+        for ax in axes_list[: len(models)]:
+            for handle, label in zip(*ax.get_legend_handles_labels()):
+                seen.setdefault(label, handle)
+        fig.legend(list(seen.values()), list(seen), loc="outside right center", fontsize=8, frameon=False)
     else:
         axes_list[0].legend(fontsize=8, loc="best", framealpha=0.85)
     dataset = str(table["dataset"].iloc[0]) if "dataset" in table.columns else ""

@@ -142,9 +142,10 @@ def load_model(
             downloaded; the message says how to provide them.
     """
     ref = parse_model(model) if isinstance(model, str) else model
-    if not ref.is_open_clip:
+    if not isinstance(ref, ModelRef) or not ref.is_open_clip:
+        kind = "judge" if not isinstance(ref, ModelRef) else ref.source
         raise InvalidInputError(
-            f"{ref.id} is a {ref.source}, not an open_clip model, so it has no open_clip embeddings here; "
+            f"{ref.id} is a {kind}, not an open_clip model, so it has no open_clip embeddings here; "
             "epic, landscape, scaling and train run it (and cache its outputs) directly "
             "(in Python: rmeval.plugins.load_reward_model)."
         )

@@ -88,12 +88,29 @@ def _title(text: str, any_random: bool) -> str:
     return f"{text} (random weights)" if any_random else text
 
 
+#: Where a judge's row (alpha NaN: alphas do not apply to judges) goes among the alphas.
+_JUDGE_ALPHA = float("inf")
+_JUDGE_COLOR = "#e76f51"
+
+
 def _alpha_colors(alphas: Sequence[float]) -> dict[float, Any]:
-    alphas = sorted({float(a) for a in alphas})
-    if len(alphas) == 1:
-        return {alphas[0]: "C0"}
-    cmap = matplotlib.colormaps["viridis"]
-    return {a: cmap(0.9 * i / (len(alphas) - 1)) for i, a in enumerate(alphas)}
+    """A colour per alpha; judges' series (alpha NaN or :data:`_JUDGE_ALPHA`) get their own."""
+    values = {float(a) for a in alphas}
+    judged = any(not np.isfinite(a) for a in values)
+    finite = sorted(a for a in values if np.isfinite(a))
+    out: dict[float, Any] = {}
+    if len(finite) == 1:
+        out = {finite[0]: "C0"}
+    elif finite:
+        cmap = matplotlib.colormaps["viridis"]
+        out = {a: cmap(0.9 * i / (len(finite) - 1)) for i, a in enumerate(finite)}
+    if judged:
+        out[_JUDGE_ALPHA] = _JUDGE_COLOR
+    return out
+
+
+def _alpha_label(alpha: float) -> str:
+    return "judges (own reward, no α)" if not np.isfinite(alpha) else f"α = {alpha:g}"
 
 
 def _check(df: pd.DataFrame, need: Sequence[str], what: str) -> None:
@@ -128,6 +145,9 @@ def plot_epic_vs_size(
         The figure drawn on.
     """
     _check(points, ["model", "size", "alpha", "epic", "epic_ci_low", "epic_ci_high"], "plot_epic_vs_size")
+    points = points.assign(alpha=points["alpha"].astype(float).fillna(_JUDGE_ALPHA))  # judges: their own series
+    if fits is not None and not fits.empty:
+        fits = fits.assign(alpha=fits["alpha"].astype(float).fillna(_JUDGE_ALPHA))
     fig, ax = _new_axes(ax, (9.0, 4.8))
     rand = points["random_weights"].astype(bool) if "random_weights" in points else pd.Series(False, index=points.index)
     colors = _alpha_colors(points["alpha"])
@@ -152,7 +172,7 @@ def plot_epic_vs_size(
     for k, alpha in enumerate(alphas):
         g = points[points["alpha"] == alpha]
         dodge = 10 ** (spread * (k - (len(alphas) - 1) / 2) / max(1, len(alphas) - 1))
-        label = f"α = {alpha:g}"
+        label = _alpha_label(alpha)
         fit = fit_by_alpha.get(alpha)
         if fit is not None and np.isfinite(fit["slope"]):
             r2 = f"{fit['r2']:.2f}" if np.isfinite(fit["r2"]) else "n/a"
@@ -224,12 +244,20 @@ def plot_epic_vs_alpha(results: pd.DataFrame, *, ax: Axes | None = None, title: 
     models = list(dict.fromkeys(order["model"]))
     cmap = matplotlib.colormaps["plasma"]
     any_random = False
+    finite = results["alpha"].astype(float).dropna()
+    span = (float(finite.min()), float(finite.max())) if len(finite) and finite.min() < finite.max() else (0.0, 1.0)
     for i, model in enumerate(models):
         g = results[results["model"] == model].sort_values("alpha")
         rand = bool(g["random_weights"].any()) if "random_weights" in g else False
         any_random |= rand
         color = cmap(0.85 * i / max(1, len(models) - 1))
         size = f" ({g['params_m'].iloc[0]:.4g}M)" if "params_m" in g and pd.notna(g["params_m"].iloc[0]) else ""
+        if g["alpha"].isna().all():  # a judge: one EPIC at its own reward, drawn across the alphas
+            row = g.iloc[0]
+            ax.hlines(row["epic"], *span, colors=color, linestyles="--", lw=1.4,
+                      label=model_label(model, rand) + size + " (judge, no α)")
+            ax.fill_between(list(span), row["epic_ci_low"], row["epic_ci_high"], color=color, alpha=0.1, lw=0)
+            continue
         ax.plot(g["alpha"], g["epic"], marker="o", ms=4, color=color, label=model_label(model, rand) + size)
         ax.fill_between(g["alpha"], g["epic_ci_low"], g["epic_ci_high"], color=color, alpha=0.15, lw=0)
     ax.set_xlabel("α (goal-baseline regularisation strength)")

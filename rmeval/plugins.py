@@ -16,7 +16,7 @@ identity does not change is not run again on frames it has seen; change the iden
 whenever its outputs could change. A plug-in whose ``random_weights`` is True is marked as
 random in every table and plot, like ``NAME:random``.
 
-``judge:...`` names (generative judges) load through :mod:`rmeval.judges` when installed.
+``judge:...`` names (generative judges) load through :mod:`rmeval.judges`.
 """
 
 from __future__ import annotations
@@ -99,7 +99,8 @@ def _import_class(ref: ModelRef) -> type:
 
 
 def load_reward_model(model: str | ModelRef, *, device: str | None = None) -> PluginModel:
-    """Build the plug-in (``module.path:Class``) or judge (``judge:...``) named ``model``.
+    """Build the plug-in (``module.path:Class``) named ``model`` (judges load through
+    :func:`rmeval.judges.load_judge`).
 
     Raises:
         ModelNotFoundError: the module or class does not exist.
@@ -107,10 +108,7 @@ def load_reward_model(model: str | ModelRef, *, device: str | None = None) -> Pl
             what is missing).
     """
     ref = parse_model(model) if isinstance(model, str) else model
-    if ref.weights == "judge":
-        judges = importlib.import_module("rmeval.judges")
-        return judges.load_reward_model(ref.arch, device=device)  # type: ignore[no-any-return]
-    if ref.weights != "plugin":
+    if not isinstance(ref, ModelRef) or ref.weights != "plugin":
         raise InvalidInputError(f"{ref.id} is an open_clip model; load it with rmeval.models.load_model.")
     cls = _import_class(ref)
     try:

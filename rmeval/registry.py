@@ -25,9 +25,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 from rmeval.errors import InvalidInputError, ModelNotFoundError
+
+if TYPE_CHECKING:
+    from rmeval.judges.names import JudgeRef
+
+#: Any parsed model name: an open_clip model or plug-in, or a generative judge.
+AnyRef: TypeAlias = "ModelRef | JudgeRef"
 
 #: The tag that asks for random weights.
 RANDOM_TAG = "random"
@@ -102,7 +108,7 @@ def registry_table() -> list[dict[str, object]]:
     ]
 
 
-WeightsKind = Literal["pretrained", "random", "checkpoint", "plugin", "judge"]
+WeightsKind = Literal["pretrained", "random", "checkpoint", "plugin"]
 
 #: open_clip's name prefixes (``open_clip.factory.HF_HUB_PREFIX``/``LOCAL_DIR_PREFIX``).
 HF_HUB_PREFIX = "hf-hub:"
@@ -124,7 +130,7 @@ class ModelRef:
             ``rmeval-tiny``, ``hf-hub:timm/ViT-B-16-SigLIP``, ``local-dir:/abs/dir``); for a
             plug-in (``module.path:Class``) or a judge (``judge:...``) the name as typed.
         weights: ``"pretrained"`` (an open_clip tag, or the weights in the hub repository or
-            local directory), ``"random"``, ``"checkpoint"`` (a file), ``"plugin"`` or ``"judge"``.
+            local directory), ``"random"``, ``"checkpoint"`` (a file) or ``"plugin"``.
         tag: The pretrained tag when ``weights == "pretrained"`` on an architecture name.
         path: The checkpoint file when ``weights == "checkpoint"`` (absolute).
         seed: Seed of the random initialisation when ``weights == "random"``.
@@ -137,10 +143,10 @@ class ModelRef:
     seed: int = 0
 
     @property
-    def source(self) -> Literal["open_clip", "hf-hub", "local-dir", "plugin", "judge"]:
+    def source(self) -> Literal["open_clip", "hf-hub", "local-dir", "plugin"]:
         """Where the model comes from: an open_clip architecture name, a hub repository,
         a local directory, a plug-in class or a judge."""
-        if self.weights in ("plugin", "judge"):
+        if self.weights == "plugin":
             return self.weights  # type: ignore[return-value]
         if self.arch.startswith(HF_HUB_PREFIX):
             return "hf-hub"
@@ -151,7 +157,7 @@ class ModelRef:
     @property
     def is_open_clip(self) -> bool:
         """True for models loaded by open_clip (everything but plug-ins and judges)."""
-        return self.weights not in ("plugin", "judge")
+        return self.weights != "plugin"
 
     @property
     def spec(self) -> ModelSpec | None:
@@ -176,7 +182,7 @@ class ModelRef:
             return f"{self.arch}:{RANDOM_TAG}" + (f"{self.seed}" if self.seed else "")
         if self.weights == "checkpoint":
             return f"{self.arch}:{self.path}"
-        if self.weights in ("plugin", "judge") or self.tag is None:
+        if self.weights == "plugin" or self.tag is None:
             return self.arch
         return f"{self.arch}:{self.tag}"
 
@@ -188,7 +194,7 @@ class ModelRef:
             return RANDOM_TAG
         if self.weights == "checkpoint":
             return str(self.path)
-        if self.weights in ("plugin", "judge"):
+        if self.weights == "plugin":
             return self.weights
         return str(self.tag) if self.tag is not None else self.arch.split(":", 1)[1]
 
@@ -276,18 +282,6 @@ def _parse_local_dir(text: str) -> ModelRef:
     return ModelRef(arch=arch, weights="random", seed=seed)
 
 
-def _parse_judge(text: str) -> ModelRef:
-    """``judge:...`` goes to :mod:`rmeval.judges` when this install has it."""
-    import importlib.util
-
-    if importlib.util.find_spec("rmeval.judges") is None:
-        raise ModelNotFoundError(
-            f"model {text!r}: {JUDGE_PREFIX} names a generative judge, and this rmeval has no "
-            f"judges (rmeval.judges is not installed). {unknown_model_message(text)}"
-        )
-    return ModelRef(arch=text, weights="judge")
-
-
 def _find_spec(module: str) -> object | None:
     """``importlib.util.find_spec`` of a top-level module (imports nothing), None when absent."""
     import importlib.util
@@ -314,10 +308,11 @@ def _is_plugin(text: str, check_arch: bool) -> bool:
     return _find_spec(module) is not None
 
 
-def parse_model(text: str, *, check_arch: bool = True) -> ModelRef:
+def parse_model(text: str, *, check_arch: bool = True) -> ModelRef | JudgeRef:
     """Parse a model name into a :class:`ModelRef`.
 
-    Forms, tried in this order: ``judge:...`` (generative judges, :mod:`rmeval.judges`);
+    Forms, tried in this order: ``judge:...`` (generative judges: a
+    :class:`rmeval.judges.names.JudgeRef`);
     ``hf-hub:ORG/REPO`` and ``local-dir:/path`` as open_clip spells them (``:random[N]``
     after either: random weights of that configuration); ``module.path:Class`` (your own
     reward model, see :mod:`rmeval.plugins`); ``NAME``, ``NAME:TAG``, ``NAME:random[N]``
@@ -330,8 +325,10 @@ def parse_model(text: str, *, check_arch: bool = True) -> ModelRef:
     if not isinstance(text, str) or not text.strip():
         raise InvalidInputError("empty model name; e.g. --models ViT-B-32 or --models rmeval-tiny")
     text = text.strip()
-    if text.startswith(JUDGE_PREFIX):
-        return _parse_judge(text)
+    if text.lower().startswith(JUDGE_PREFIX):
+        from rmeval.judges.names import parse_judge
+
+        return parse_judge(text)
     if text.startswith(HF_HUB_PREFIX):
         return _parse_hub(text)
     if text.startswith(LOCAL_DIR_PREFIX):
@@ -434,12 +431,12 @@ def model_family(arch: str, tag: str | None = None) -> str:
     return "CLIP"
 
 
-def parse_models(text: str) -> list[ModelRef]:
+def parse_models(text: str) -> list[ModelRef | JudgeRef]:
     """Parse a comma-separated list of model names (duplicates removed, order kept)."""
     names = [t for t in (p.strip() for p in text.split(",")) if t]
     if not names:
         raise InvalidInputError("--models is empty; e.g. --models rmeval-tiny,ViT-B-32:random")
-    refs: list[ModelRef] = []
+    refs: list[ModelRef | JudgeRef] = []
     for name in names:
         ref = parse_model(name)
         if ref not in refs:

@@ -281,13 +281,20 @@ def epic_section(ctx: ReportContext) -> Section:
                f"--alpha 0:1:0.2 --out {ctx.results_dir}")
         body = note_html(f"No EPIC results yet ({path} does not exist). Make them with:", "info") + f"<pre>{esc(cmd)}</pre>"
         return Section("epic", "EPIC distance to labels", body, available=False)
-    best = table.groupby("alpha")["epic"].transform("min") == table["epic"]
+    best = table.groupby("alpha", dropna=False)["epic"].transform("min") == table["epic"]
     level = table["ci_level"].iloc[0] if "ci_level" in table else 0.95
+    judges = table["model"].astype(str).str.lower().str.startswith("judge:").any()
     intro = (
         f"<p>EPIC distance of each reward model to the labels (Lemma 1: √((1 − ρ)/2); 0 = same ranking "
         f"as the labels, 0.707 = unrelated, 1 = opposite), with {esc(_fmt(level, '.0%'))} bootstrap "
         f"confidence intervals. Bold: the lowest EPIC at each α. From {code(str(path))}.</p>"
     )
+    if judges:
+        intro += (
+            "<p>Generative judges (<code>judge:</code> models) are asked whether the frame shows the goal; "
+            "their reward is log p(yes) − log p(no) of the next token. α does not apply to them: their "
+            "row (α –) is at their own reward, and bold marks the best judge.</p>"
+        )
     body = intro + table_html(table, columns=_EPIC_COLUMNS, bold=best)
     return Section("epic", "EPIC distance to labels", body, random_models=_random_models(table))
 

@@ -155,8 +155,10 @@ def check_results(table: pd.DataFrame, *, min_models: int = 2, source: str = "th
             df[col] = pd.to_numeric(df[col], errors="raise").astype(float)
         except (ValueError, TypeError):
             raise InvalidInputError(f"{source}: column {col} must be numeric") from None
-    if df[["alpha", "epic"]].isna().any().any():
-        raise InvalidInputError(f"{source}: alpha and epic must not be empty")
+    # A judge's row has no alpha (alphas do not apply to judges): NaN there is expected.
+    judge = df["model"].str.lower().str.startswith("judge:")
+    if df["epic"].isna().any() or (df["alpha"].isna() & ~judge).any():
+        raise InvalidInputError(f"{source}: alpha and epic must not be empty (alpha may be empty only for judge: models)")
     if "random_weights" in df.columns:
         df["random_weights"] = _as_bool(df["random_weights"], f"{source}: random_weights")
     else:
@@ -328,7 +330,7 @@ def fit_log_linear(points: pd.DataFrame, *, size: str = "params_m") -> pd.DataFr
         size: The size measure's name, recorded in the output's ``size`` column.
 
     Returns:
-        One row per alpha, columns :data:`FIT_COLUMNS`: ``slope`` (EPIC per tenfold size;
+        One row per alpha (alpha NaN: the judge models' series), columns :data:`FIT_COLUMNS`: ``slope`` (EPIC per tenfold size;
         negative = bigger models are closer to the labels), ``intercept``, ``r2``, ``n``,
         ``n_sizes``, ``slope_se``, ``random_weights`` (any point had random weights) and
         ``note``.
@@ -338,7 +340,7 @@ def fit_log_linear(points: pd.DataFrame, *, size: str = "params_m") -> pd.DataFr
         if need not in points.columns:
             raise InvalidInputError(f"fit_log_linear needs columns alpha, epic and {col}; {need} is missing")
     rows = []
-    for alpha, group in points.groupby("alpha", sort=True):
+    for alpha, group in points.groupby("alpha", sort=True, dropna=False):  # NaN: the judges' series
         fit = log_linear_fit(group[col].to_numpy(), group["epic"].to_numpy())
         rand = bool(group["random_weights"].any()) if "random_weights" in group else False
         rows.append(

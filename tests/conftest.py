@@ -72,3 +72,11 @@ def small_dataset() -> Callable[..., Path]:
     """``small_dataset(root, n=40, seed=0)`` writes a tiny labelled dataset (n frames of 48x64 noise,
     every 4th labelled goal, named "noise") at ``root`` and returns ``root``."""
     return _write_small_dataset
+
+
+@pytest.fixture(scope="session")
+def tiny_judge_dir(tmp_path_factory):
+    """A random tiny LLaVA-style judge built offline and saved like a user's checkpoint."""
+    from rmeval.judges.build import build_judge
+
+    return build_judge("rmeval-tiny-judge", tmp_path_factory.mktemp("judges") / "tiny")

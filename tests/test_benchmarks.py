@@ -87,6 +87,14 @@ def test_render_and_train_benchmarks_small():
     assert "rmeval-tiny" in out
 
 
+def test_judge_benchmark_prints_frames_per_second():
+    out = run_script("bench_judges.py", "--frames", "8", "--size", "32", "--batch-sizes", "1,4")
+    assert "machine:" in out and "load average" in out and "parameters" in out
+    rows = [line.split() for line in out.splitlines() if line.strip()[:1].isdigit()]
+    assert [r[0] for r in rows] == ["1", "4"] and all(float(r[1]) > 0 for r in rows)
+    assert "second run through the score cache" in out
+
+
 def test_metrics_benchmark_smoke():
     out = run_script("bench_metrics.py", "--models", "1", "--alphas", "2", "--resamples", "10")
     assert "machine:" in out and "load average before" in out

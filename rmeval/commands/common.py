@@ -52,6 +52,32 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
 
+def add_judge_options(parser: argparse.ArgumentParser) -> None:
+    """--question: the question a ``judge:`` model is asked."""
+    parser.add_argument(
+        "--question", default=None, metavar="TEMPLATE",
+        help="question asked of judge: models, with {goal} where the goal prompt goes "
+             "(default: the dataset's metadata 'judge_question', else "
+             "'Does this image show {goal}? Answer yes or no.')",
+    )
+
+
+def judge_question(args: argparse.Namespace, metadata_extra: Any) -> str | None:
+    """The question template for judges, checked, when any ``judge:`` model is named; else None."""
+    if not any(str(m).strip().lower().startswith("judge:") for m in str(getattr(args, "models", "")).split(",")):
+        return None
+    from rmeval.judges.question import question_template
+
+    return question_template(getattr(args, "question", None), metadata_extra)
+
+
+#: Said once when judges and alphas meet.
+JUDGE_ALPHA_NOTE = (
+    "note: alphas do not apply to judge: models; they are evaluated at their own reward, "
+    "log p(yes) - log p(no) (alpha shown as -)."
+)
+
+
 def check_embedding_options(args: argparse.Namespace) -> EmbeddingOptions:
     """The embedding options of ``args``, checked once before any model loads (they would fail
     every model); the one options object the jobs take."""

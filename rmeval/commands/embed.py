@@ -138,7 +138,14 @@ def run(args: argparse.Namespace) -> int:
 
     options = check_embedding_options(args)
     _check_engine_options(args)
-    models = parse_models(args.models)
+    parsed = parse_models(args.models)
+    models = [m for m in parsed if isinstance(m, ModelRef)]
+    judges = [m.id for m in parsed if not isinstance(m, ModelRef)]
+    if judges:
+        raise InvalidInputError(
+            f"--models {', '.join(judges)}: judges have no embeddings to cache; rmeval epic, landscape and "
+            "bench score them directly and cache their scores (v1/judge/ in the cache folder)"
+        )
     check_model_tags(models)
     dataset = load_dataset(args.dataset or bundled_dataset())
     rows = dataset.labelled_rows() if args.labelled_only else None

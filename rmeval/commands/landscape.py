@@ -5,16 +5,21 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 
+import pandas as pd
+
 from rmeval import __version__
 from rmeval.commands.common import (
+    JUDGE_ALPHA_NOTE,
     RANDOM_WEIGHTS_NOTE,
     add_embedding_options,
+    add_judge_options,
     add_out_option,
     add_reward_options,
     bundled_dataset,
     check_embedding_options,
     check_model_tags,
     check_prompts,
+    judge_question,
     out_dir,
     say,
     warn,
@@ -60,6 +65,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="bin the parameter into N equal-width bins (default: exact values; "
                         "50 bins beyond 400 distinct values)")
     add_embedding_options(p)
+    add_judge_options(p)
     add_out_option(p)
     p.set_defaults(run=run)
 
@@ -83,12 +89,17 @@ def run(args: argparse.Namespace) -> int:
     param = args.param or default_param(dataset)
     goal = args.goal or list(dataset.metadata.goal_prompts)
     baseline = args.baseline or list(dataset.metadata.baseline_prompts)
+    question = judge_question(args, dataset.metadata.extra)
     out = out_dir(args.out)
     job = LandscapeJob(
         param=param, alphas=alphas, goal_prompts=goal, baseline_prompts=baseline, bins=args.bins, embedding=embedding,
+        question=question,
     )
     say(f"dataset {dataset.name} ({dataset.root}): {len(dataset)} frames; x axis: {param}")
     say(f"goal: {goal}   baseline: {baseline or '(none)'}   alphas: {alphas}")
+    if question is not None:
+        say(f"judge question: {question!r}")
+        say(JUDGE_ALPHA_NOTE)
     results = run_landscape(dataset, models, job, log=say)
 
     stem = f"landscape_{_safe(dataset.name)}_{_safe(param)}"
@@ -113,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
                 "dataset": {"name": dataset.name, "path": str(dataset.root), "frames": len(dataset)},
                 "settings": {"param": param, "alphas": alphas, "goal_prompts": goal, "baseline_prompts": baseline,
                              "scale": args.scale, "band": args.band, "bins": args.bins, "binned": results.binned,
-                             "precision": args.precision},
+                             "precision": args.precision, "judge_question": question},
                 "goal_region": {"source": results.goal_source, "intervals": results.intervals},
                 "random_weights_models": random_models,
                 "note": RANDOM_WEIGHTS_NOTE.format(models=", ".join(random_models)) if random_models else "",
@@ -127,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
         for row in peaks.itertuples(index=False):
             where = "" if row.peak_in_goal is None else (" (in the goal region)" if row.peak_in_goal else " (outside the goal region)")
             mark = " *" if row.random_weights else ""
-            say(f"{row.model}{mark} alpha={row.alpha:g}: highest mean reward at {param} = {row.peak_value:g}{where}")
+            alpha = "-" if pd.isna(row.alpha) else f"{row.alpha:g}"
+            say(f"{row.model}{mark} alpha={alpha}: highest mean reward at {param} = {row.peak_value:g}{where}")
         if results.intervals:
             spans = ", ".join(f"[{lo:g}, {hi:g}]" for lo, hi in results.intervals)
             say(f"goal region ({results.goal_source}): {param} in {spans}")

@@ -15,6 +15,7 @@ import pandas as pd
 from rmeval.commands.common import (
     RANDOM_WEIGHTS_NOTE,
     add_embedding_options,
+    add_judge_options,
     add_out_option,
     bundled_dataset,
     check_embedding_options,
@@ -86,6 +87,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trajectory-scores", default=None, metavar="CSV",
                    help="human trajectory scores (model or policy, episode, success 0/1) for the success-rate plot")
     add_embedding_options(p)
+    add_judge_options(p)
     add_out_option(p)
     p.set_defaults(run=run)
 
@@ -280,6 +282,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not fits.empty:
         view = fits[["size", "alpha", "slope", "intercept", "r2", "n", "n_sizes"]].copy()
+        view["alpha"] = view["alpha"].map(lambda a: "judges" if pd.isna(a) else f"{a:g}")
         say("log-linear fits of EPIC on log10(size) (slope = EPIC change per tenfold size):")
         say(view.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     for n in dict.fromkeys(notes):

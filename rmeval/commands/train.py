@@ -67,7 +67,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--env", default=None, help="cartpole, mountaincar or humanoid")
     p.add_argument("--task", default=None, help="task (required for humanoid; see `--help` above)")
     p.add_argument("--model", default=None,
-                   help="reward model: NAME, NAME:TAG, NAME:random, NAME:/path (see `rmeval models`)")
+                   help="reward model: NAME, NAME:TAG, NAME:random, NAME:/path (see `rmeval models`), or a "
+                        "judge: judge:ORG/REPO, judge:/dir, judge:NAME:random (its own reward; no alpha)")
     p.add_argument("--reward", default=None, choices=["vlm", "ground-truth"],
                    help="vlm (default): the CLIP reward; ground-truth: the environment's own reward (baselines)")
     p.add_argument("--alpha", type=float, default=None, help="goal-baseline regularisation in [0, 1] (default: 0)")

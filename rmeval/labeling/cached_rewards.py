@@ -89,7 +89,7 @@ def _cache(cache_dir: str | Path | None) -> Any | None:
 def has_cached_models(cache_dir: str | Path | None = None) -> bool:
     """Whether the cache holds any image embeddings at all (cheap: no frame is read)."""
     cache = _cache(cache_dir)
-    return bool(cache is not None and cache.stores("image"))
+    return bool(cache is not None and (cache.stores("image") or (cache.root / "v1" / "judge").is_dir()))
 
 
 def cached_models(
@@ -100,8 +100,10 @@ def cached_models(
     cache_dir: str | Path | None = None,
     keys: np.ndarray | None = None,
     incomplete: list[str] | None = None,
-) -> list[CachedModel]:
-    """Every cached model with at least one of the dataset's frames and the goal prompts.
+) -> list[Any]:
+    """Every cached model with at least one of the dataset's frames and the goal prompts
+    (open_clip models as :class:`CachedModel`, then generative judges as
+    :class:`rmeval.judges.cache.CachedJudge`, which has the same interface).
 
     Args:
         dataset: a :class:`rmeval.dataset.Dataset`.
@@ -123,7 +125,8 @@ def cached_models(
     if cache is None or not goal_prompts:
         return []
     image_stores = cache.stores("image")
-    if not image_stores:
+    judges_dir = cache.root / "v1" / "judge"
+    if not image_stores and not judges_dir.is_dir():
         return []
     text_stores = cache.stores("text")
     if keys is None:
@@ -158,4 +161,15 @@ def cached_models(
         key = (name, precision)
         if key not in best or model.found.sum() > best[key].found.sum():
             best[key] = model
-    return [best[k] for k in sorted(best)]
+    models: list[Any] = [best[k] for k in sorted(best)]
+    if judges_dir.is_dir():  # generative judges' cached scores (their own reward; no alpha)
+        from rmeval.judges.cache import cached_judges
+        from rmeval.judges.question import question_template
+
+        try:
+            template = question_template(None, getattr(dataset.metadata, "extra", None))
+        except RmevalError:
+            template = None
+        if template is not None:
+            models.extend(cached_judges(keys, list(goal_prompts), template, cache.root))
+    return models

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from rmeval.errors import RmevalError
+from rmeval.registry import ModelRef
 from rmeval.training.checkpoints import CheckpointRecord, RunFolder, load_replay_buffer, remove_temporaries
 from rmeval.training.config import RunConfig
 from rmeval.training.reward_models import GroundTruthReward, RewardModel, VLMReward
@@ -55,14 +56,24 @@ def build_reward_model(config: RunConfig, *, weights_dir: str | None = None) -> 
     """The run's reward model (loads the CLIP model for VLM rewards)."""
     if not config.uses_vlm:
         return GroundTruthReward()
+    from rmeval.judges.names import is_judge_name
     from rmeval.models import load_model
     from rmeval.registry import parse_model
 
     assert config.model is not None
+    if is_judge_name(config.model):  # a generative judge: its own reward, no alpha
+        from rmeval.judges.model import Judge
+        from rmeval.judges.training import JudgeReward
+
+        judge = Judge(config.model, device=None if config.device == "auto" else config.device,
+                      precision=config.precision, batch_size=config.embed_batch_size, cache_dir=False,
+                      weights_dir=weights_dir)
+        return JudgeReward(judge, config.goal_prompts)
     ref = parse_model(config.model)
     if not ref.is_open_clip:  # module.path:Class plug-in (or judge)
         from rmeval.plugins import PluginTrainReward, load_reward_model
 
+        assert isinstance(ref, ModelRef)
         plugin = load_reward_model(ref, device=None if config.device == "auto" else config.device)
         config.random_weights = bool(plugin.random_weights)
         return PluginTrainReward(plugin, config.goal_prompts, config.baseline_prompts, alpha=config.alpha)
