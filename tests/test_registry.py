@@ -182,14 +182,12 @@ def test_plugin_names_and_architectures_stay_apart():
 
 
 def test_judge_prefix_goes_to_rmeval_judges():
-    import importlib.util
+    from rmeval.judges.names import JudgeRef
 
-    if importlib.util.find_spec("rmeval.judges") is None:
-        with pytest.raises(ModelNotFoundError, match="no judges") as info:
-            parse_model("judge:/models/smol")
-        assert "hf-hub:ORG/REPO" in str(info.value)  # and what does exist
-    else:
-        assert parse_model("judge:/models/smol").weights == "judge"
+    ref = parse_model("judge:/models/smol")
+    assert isinstance(ref, JudgeRef) and ref.source == "dir" and ref.is_judge and not ref.is_open_clip
+    assert ref.family == "judge"
+    assert [type(r).__name__ for r in parse_models("rmeval-tiny,judge:rmeval-tiny-judge:random")] == ["ModelRef", "JudgeRef"]
 
 
 def test_unknown_names_list_every_form():
