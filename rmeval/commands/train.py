@@ -103,8 +103,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--batch-size", type=int, default=None, help="frames per forward pass of the reward model (default: 64)")
     g.add_argument("--precision", default=None, choices=["fp32", "fp16", "bf16"], help="reward model precision (default: fp32)")
     g.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads of the reward model (default: half the usable cores when environment "
-                   "workers share them, else all of them, one spared on machines with more than 4)")
+                   help="torch CPU threads of the reward model (default: half the usable cores, leaving the rest to the "
+                   "environments and the agent; too many threads collapse under load)")
     g.add_argument("--weights-dir", default=None, help="where pretrained weights are looked up (default: the Hugging Face cache)")
     p.add_argument("--out", default=None, help="run folder (default: runs/ENV-TASK-MODEL-TIME)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")

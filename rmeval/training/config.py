@@ -324,23 +324,23 @@ def new_config(
 
 
 def default_reward_threads(n_envs: int, vec_env: str = "auto") -> int:
-    """Torch CPU threads for the reward model when ``--threads`` is not given.
+    """Torch CPU threads for the reward model when ``--threads`` is not given: half the usable cores.
 
-    Environment workers (``n_envs > 1`` in worker processes) share the cores with the reward
-    model, and torch's thread pools collapse when a thread loses its core (every parallel
-    region waits for the slowest thread): leave half the usable cores to them. One
-    environment in this process gets every usable core but one spare on machines with many.
+    The reward model shares the cores with the environments (worker processes rendering
+    frames when ``n_envs > 1``, or this process), the agent's updates and whatever else runs
+    on the machine; torch's thread pool waits for its slowest thread at every parallel
+    region, so a thread that loses its core stalls them all (on a loaded 2-core machine, 2
+    threads scored 96 frames/s where 1 scored 2,471: benchmarks/README.md). Half the cores
+    leaves room for the rest; ``n_envs`` and ``vec_env`` are accepted for a finer rule later.
     """
     import os
 
+    del n_envs, vec_env
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
-    workers = n_envs > 1 and vec_env != "dummy"
-    if workers:
-        return max(1, cores // 2)
-    return max(1, cores - 1) if cores > 4 else cores
+    return max(1, cores // 2)
 
 
 def _versions() -> dict[str, str]:
