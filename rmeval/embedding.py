@@ -109,6 +109,9 @@ class Embedder:
         precision: ``fp32``, ``fp16`` or ``bf16`` (autocast; meant for GPUs).
         cache: Embedding cache, or None to always encode.
         progress: Show a progress bar (None: only on a terminal for runs of 1,000+ frames).
+        fit: How frames reach the model (``crop``, ``squash``, ``pad``: see
+            :mod:`rmeval.preprocess`); None: the model's own preprocessing (open_clip's crop).
+            Part of the image cache key.
     """
 
     def __init__(
@@ -121,12 +124,15 @@ class Embedder:
         progress: bool | None = None,
         compile: bool = False,
         read_workers: int | None = None,
+        fit: str | None = None,
     ) -> None:
         if batch_size != "auto" and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
             raise InvalidInputError(f"--batch-size must be a positive integer or 'auto', got {batch_size!r}")
         if precision not in PRECISIONS:
             raise InvalidInputError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.model = model
+        #: the preprocessing frames get: the model's, with the geometry ``fit``
+        self.preprocess = model.preprocess.with_fit(fit)
         self.precision = precision
         self.batch_size = self._auto_batch_size() if batch_size == "auto" else int(batch_size)
         self.cache = cache
@@ -200,7 +206,7 @@ class Embedder:
             # uint8 through pinned memory: a quarter of float32's bytes, copied asynchronously
             # while the GPU still works on the previous batch.
             x = x.pin_memory().to(dev, non_blocking=True)
-        pixels = preprocess_frames(x, self.model.preprocess)
+        pixels = preprocess_frames(x, self.preprocess)
         with self._autocast() if autocast else contextlib.nullcontext():
             return self._encode_image(pixels)[:n]
 
@@ -258,7 +264,7 @@ class Embedder:
                     self.model.ref.id,
                     {
                         "model": self.model.fingerprint,
-                        "preprocess": self.model.preprocess.key(),
+                        "preprocess": self.preprocess.key(),
                         "precision": self.precision,
                     },
                     self.model.embed_dim,

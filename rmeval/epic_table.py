@@ -59,6 +59,7 @@ class EpicJob:
     seed: int = 0
     progress: bool | None = None
     compile: bool = False
+    fit: str | None = None
 
 
 @dataclass
@@ -160,7 +161,7 @@ def run_epic(
     settings = RewardSettings(
         alphas=job.alphas, goal_prompts=job.goal_prompts, baseline_prompts=job.baseline_prompts,
         device=job.device, batch_size=job.batch_size, precision=job.precision, cache_dir=job.cache_dir,
-        weights_dir=job.weights_dir, progress=job.progress, compile=job.compile,
+        weights_dir=job.weights_dir, progress=job.progress, compile=job.compile, fit=job.fit,
     )
     all_rows: list[dict[str, Any]] = []
     failures: dict[str, str] = {}

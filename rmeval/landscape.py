@@ -271,6 +271,7 @@ class LandscapeJob:
     weights_dir: str | Path | None = None
     progress: bool | None = None
     compile: bool = False
+    fit: str | None = None
 
 
 @dataclass
@@ -314,7 +315,7 @@ def run_landscape(
     settings = RewardSettings(
         alphas=job.alphas, goal_prompts=job.goal_prompts, baseline_prompts=job.baseline_prompts,
         device=job.device, batch_size=job.batch_size, precision=job.precision, cache_dir=job.cache_dir,
-        weights_dir=job.weights_dir, progress=job.progress, compile=job.compile,
+        weights_dir=job.weights_dir, progress=job.progress, compile=job.compile, fit=job.fit,
     )
     parts: list[pd.DataFrame] = []
     failures: dict[str, str] = {}

@@ -40,11 +40,22 @@ class RewardSettings:
     weights_dir: str | Path | None = None
     progress: bool | None = None
     compile: bool = False
+    fit: str | None = None
 
     def precision_for(self, model_id: str) -> str:
         if isinstance(self.precision, str):
             return self.precision
         return self.precision.get(model_id, "fp32")
+
+
+def dataset_fit(dataset: Any, fit: str | None) -> str:
+    """``--fit`` for ``dataset``'s frames: ``fit``, else the default for frames rmeval rendered
+    (the dataset's metadata has a ``render`` block) or for other images
+    (:func:`rmeval.preprocess.resolve_fit`)."""
+    from rmeval.preprocess import resolve_fit
+
+    metadata = getattr(dataset, "metadata", None)
+    return resolve_fit(fit, rendered=bool(getattr(metadata, "render", None)))
 
 
 def check_prompts(alphas: Sequence[float], goal_prompts: Sequence[str], baseline_prompts: Sequence[str]) -> None:
@@ -105,7 +116,7 @@ def rewards_per_model(
             loaded = load_model(ref, device=settings.device, weights_dir=settings.weights_dir)
             embedder = Embedder(
                 loaded, batch_size=settings.batch_size, precision=settings.precision_for(name), cache=cache,
-                progress=settings.progress, compile=settings.compile,
+                progress=settings.progress, compile=settings.compile, fit=dataset_fit(dataset, settings.fit),
             )
             image = embedder.embed_dataset(dataset, rows)
             goal = combine_prompts(embedder.embed_texts(list(settings.goal_prompts)))

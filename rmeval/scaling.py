@@ -418,6 +418,7 @@ def compute_frame_rewards(
     precision: str | dict[str, str] = "fp32",
     batch_size: int | str = 64,
     weights_dir: str | Path | None = None,
+    fit: str | None = None,
     log: Callable[[str], None] = lambda msg: None,
 ) -> FrameRewards:
     """Rewards of a dataset's labelled frames, for each model, at one alpha.
@@ -450,7 +451,7 @@ def compute_frame_rewards(
     settings = RewardSettings(
         alphas=[alpha], goal_prompts=list(goal_prompts), baseline_prompts=list(baseline_prompts),
         device=device, batch_size=batch_size, precision=precision, cache_dir=cache_dir,
-        weights_dir=weights_dir, progress=False,
+        weights_dir=weights_dir, progress=False, fit=fit,
     )
     parts: list[pd.DataFrame] = []
     failures: dict[str, str] = {}

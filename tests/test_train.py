@@ -74,10 +74,10 @@ def test_version_1_configs_resume_with_their_old_schedule():
 
 def test_paper_launch_is_accepted_on_the_command_line():
     """`--envs 32 --reward-batch 3200` is the paper's setting; it used to be refused."""
+    import argparse
+
     from rmeval.commands.train import add_parser
     from rmeval.training.config import new_config
-
-    import argparse
 
     parser = argparse.ArgumentParser()
     add_parser(parser.add_subparsers())

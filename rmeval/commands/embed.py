@@ -107,6 +107,7 @@ def _summary(ref: ModelRef, n: int, encoded: int, cached: int, dim: int, where: 
 
 def _run_ray(args: argparse.Namespace, dataset: Dataset, rows: np.ndarray | None, models: list[ModelRef]) -> int:
     from rmeval.cache import EmbeddingCache
+    from rmeval.model_rewards import dataset_fit
     from rmeval.ray_engine import ray_session, run_ray_embedding
 
     def embed_one(ref: ModelRef) -> str:
@@ -114,7 +115,7 @@ def _run_ray(args: argparse.Namespace, dataset: Dataset, rows: np.ndarray | None
             dataset, ref.id, cache_dir=args.cache_dir, batch_size=args.batch_size, precision=args.precision,
             num_gpus_per_replica=args.num_gpus_per_replica, rows=rows, replicas=args.replicas,
             weights_dir=args.weights_dir, progress=not args.no_progress,
-            compile=bool(getattr(args, "compile", False)),
+            compile=bool(getattr(args, "compile", False)), fit=dataset_fit(dataset, args.fit),
         )
         dim = res.embeddings.shape[1] if res.embeddings.ndim == 2 else 0
         return _summary(ref, len(res.embeddings), res.encoded, res.cached, dim,
@@ -128,6 +129,7 @@ def run(args: argparse.Namespace) -> int:
     from rmeval.cache import EmbeddingCache
     from rmeval.dataset import load_dataset
     from rmeval.embedding import Embedder
+    from rmeval.model_rewards import dataset_fit
     from rmeval.models import load_model
 
     check_embedding_options(args)
@@ -143,7 +145,8 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.perf_counter()
         loaded = load_model(ref, device=args.device, weights_dir=args.weights_dir)
         emb = Embedder(loaded, batch_size=args.batch_size, precision=args.precision, cache=cache,
-                       progress=False if args.no_progress else None, compile=args.compile)
+                       progress=False if args.no_progress else None, compile=args.compile,
+                       fit=dataset_fit(dataset, args.fit))
         t1 = time.perf_counter()
         out = emb.embed_dataset(dataset, rows)
         t2 = time.perf_counter()

@@ -101,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=False if args.no_progress else None,
         compile=args.compile,
+        fit=args.fit,
     )
     n_lab = len(dataset.labelled_rows())
     say(f"dataset {dataset.name} ({dataset.root}): {len(dataset)} frames, {n_lab} labelled")

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         param=param, alphas=alphas, goal_prompts=goal, baseline_prompts=baseline, bins=args.bins,
         device=args.device, batch_size=args.batch_size, precision=args.precision,
         cache_dir=args.cache_dir, weights_dir=args.weights_dir,
-        progress=False if args.no_progress else None, compile=args.compile,
+        progress=False if args.no_progress else None, compile=args.compile, fit=args.fit,
     )
     say(f"dataset {dataset.name} ({dataset.root}): {len(dataset)} frames; x axis: {param}")
     say(f"goal: {goal}   baseline: {baseline or '(none)'}   alphas: {alphas}")

@@ -265,7 +265,7 @@ def _histograms(
         fr = compute_frame_rewards(
             dataset, models, alpha=args.hist_alpha, goal_prompts=goal, baseline_prompts=baseline,
             cache_dir=args.cache_dir, device=args.device, precision=precision, batch_size=args.batch_size,
-            weights_dir=args.weights_dir, log=log,
+            weights_dir=args.weights_dir, fit=args.fit, log=log,
         )
     except RmevalError as exc:
         return None, {}, f"reward histograms skipped: {str(exc).splitlines()[0]}"

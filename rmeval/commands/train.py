@@ -67,6 +67,7 @@ _RUN_OPTIONS = {
     "seed": "seed",
     "vec_env": "vec_env",
     "time_limit": "time_limit",
+    "fit": "fit",
 }
 
 
@@ -102,6 +103,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--device", default=None, help="cpu, cuda or cuda:N for the reward model and the agent (default: cuda when available)")
     g.add_argument("--batch-size", type=int, default=None, help="frames per forward pass of the reward model (default: 64)")
     g.add_argument("--precision", default=None, choices=["fp32", "fp16", "bf16"], help="reward model precision (default: fp32)")
+    g.add_argument("--fit", default=None, choices=["crop", "squash", "pad"],
+                   help="how a frame reaches the model: crop (open_clip's centre crop), squash (the whole frame, "
+                   "as the paper's authors), pad (aspect kept, padded) (default: squash)")
     g.add_argument("--threads", type=int, default=None,
                    help="torch CPU threads of the reward model (default: half the usable cores, leaving the rest to the "
                    "environments and the agent; too many threads collapse under load)")
@@ -190,6 +194,7 @@ def run(args: argparse.Namespace) -> int:
             reward_batch=args.reward_batch,
             time_limit=args.time_limit,
             reward_threads=args.threads or 0,
+            fit=args.fit,
             total_steps=args.steps,
             episode_steps=args.episode_steps,
             checkpoint_every=args.checkpoint_every,
@@ -220,7 +225,8 @@ def _train(cfg: Any, out: Path, args: argparse.Namespace) -> int:
         f"({cfg.n_envs} env{'s' if cfg.n_envs > 1 else ''}: {sched.steps_per_round} frames per round), "
         f"time limit {cfg.time_limit}, checkpoint every {cfg.checkpoint_every:,}")
     if cfg.uses_vlm:
-        say(f"goal: {cfg.goal_prompts}   baseline: {cfg.baseline_prompts}   reward batch {cfg.reward_batch}")
+        say(f"goal: {cfg.goal_prompts}   baseline: {cfg.baseline_prompts}   reward batch {cfg.reward_batch}, "
+            f"fit {cfg.fit}")
     if args.resume:
         say(f"run folder {out}: " + (f"last checkpoint at step {state['step']:,}" if state else
                                      "no checkpoint yet, starting from step 0"))

@@ -61,6 +61,9 @@ class RunConfig:
         seed: seed of the agent and the environments.
         agent_threads: torch CPU threads for the agent's updates when it runs on a CPU
             (1: small networks are fastest on one thread).
+        fit: how frames reach the reward model: ``crop``, ``squash`` (new runs' default: the
+            whole frame, as the authors) or ``pad`` (:mod:`rmeval.preprocess`); ``crop`` in
+            configs written before the option existed.
         reward_threads: torch CPU threads of the reward model (0: automatic,
             :func:`default_reward_threads`).
         stats_window: episodes averaged for the returns recorded beside checkpoints.
@@ -97,6 +100,7 @@ class RunConfig:
     agent_threads: int = 1
     reward_threads: int = 0
     time_limit: str = "truncate"
+    fit: str = "crop"
     stats_window: int = 100
     created: str = ""
     command: str = ""
@@ -122,6 +126,8 @@ class RunConfig:
             raise InvalidInputError(f"--time-limit must be one of {', '.join(TIME_LIMITS)}, got {self.time_limit!r}")
         if not isinstance(self.reward_threads, int) or isinstance(self.reward_threads, bool) or self.reward_threads < 0:
             raise InvalidInputError(f"--threads must be a positive integer, got {self.reward_threads!r}")
+        if self.fit not in ("crop", "squash", "pad"):
+            raise InvalidInputError(f"--fit must be one of crop, squash, pad, got {self.fit!r}")
         if self.vec_env not in VEC_ENVS:
             raise InvalidInputError(f"vec_env must be one of {', '.join(VEC_ENVS)}, got {self.vec_env!r}")
         for name in ("total_steps", "episode_steps", "train_freq", "checkpoint_every", "n_envs", "embed_batch_size", "stats_window"):
@@ -223,6 +229,7 @@ def new_config(
     reward_batch: int | None = None,
     time_limit: str | None = None,
     reward_threads: int = 0,
+    fit: str | None = None,
     total_steps: int | None = None,
     episode_steps: int | None = None,
     checkpoint_every: int | None = None,
@@ -298,6 +305,7 @@ def new_config(
         n_envs=int(n_envs if n_envs is not None else p.n_envs),
         time_limit=str(time_limit or p.time_limit),
         reward_threads=int(reward_threads),
+        fit=_fit(fit),
         vec_env=vec_env,
         reward_batch=0,
         embed_batch_size=int(embed_batch_size),
@@ -321,6 +329,12 @@ def new_config(
         raise InvalidInputError("--reward-batch is for --reward vlm (ground-truth rewards need no frames).")
     cfg.validate()
     return cfg
+
+
+def _fit(fit: str | None) -> str:
+    from rmeval.preprocess import resolve_fit
+
+    return resolve_fit(fit, rendered=True)  # training frames are rendered by rmeval
 
 
 def default_reward_threads(n_envs: int, vec_env: str = "auto") -> int:

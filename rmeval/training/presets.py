@@ -343,8 +343,8 @@ __all__ = [
     "Schedule",
     "TrainEnv",
     "effective_schedule",
-    "env_step_schedule",
     "env_names",
+    "env_step_schedule",
     "get_preset",
     "get_train_env",
 ]

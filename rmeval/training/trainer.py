@@ -80,6 +80,7 @@ def build_reward_model(config: RunConfig, *, weights_dir: str | None = None) -> 
         batch_size=config.embed_batch_size,
         precision=config.precision,
         threads=reward_threads(config),
+        fit=config.fit,
     )
 
 
