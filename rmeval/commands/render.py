@@ -34,7 +34,7 @@ What to render (the mode follows from the options, or name it with --mode):
 
 State parameters: CartPole x, x_dot, angle, angle_dot (goal |angle| <= 0.1 rad);
 MountainCar x in [-1.2, 0.6], velocity (goal x >= 0.45). Looks: MountainCar textured |
-standard; Humanoid textured | original, camera fixed | tracking. Sizes: CartPole 600x400
+standard; Humanoid textured | robot | original, camera fixed | tracking. Sizes: CartPole 600x400
 (gymnasium's), MountainCar and Humanoid 224x224.
 
 Random choices come from (--seed, frame or episode index), so --workers K renders exactly
@@ -70,7 +70,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     look = p.add_argument_group("appearance")
     look.add_argument("--look", default=None,
-                      help="MountainCar: textured (default) | standard; Humanoid: textured (default) | original")
+                      help="MountainCar: textured (default) | standard; Humanoid: textured (default) | robot | original")
     look.add_argument("--camera", default=None, help="Humanoid: fixed (default) | tracking")
     look.add_argument("--size", default=None, metavar="WxH",
                       help="frame size (default: CartPole 600x400, MountainCar and Humanoid 224x224)")

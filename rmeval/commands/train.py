@@ -69,6 +69,8 @@ _RUN_OPTIONS = {
     "time_limit": "time_limit",
     "fit": "fit",
 }
+#: Options stored inside the run's environment arguments; with --resume they must match too.
+_ENV_OPTIONS = {"look": "look"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -97,6 +99,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints (default: the preset's)")
     p.add_argument("--learning-starts", type=int, default=None, help="steps before the first update (default: the preset's)")
     p.add_argument("--seed", type=int, default=None, help="seed of the agent and environments (default: 0)")
+    p.add_argument("--look", default=None,
+                   help="how the environment is drawn: humanoid textured (default) | robot | original; "
+                   "mountaincar textured (default) | standard")
     p.add_argument("--vec-env", default=None, choices=["auto", "dummy", "subproc"],
                    help="where environments run: auto (worker processes when --envs > 1), dummy (this process), subproc")
     g = p.add_argument_group("reward model")
@@ -159,6 +164,13 @@ def _resume_config(args: argparse.Namespace) -> tuple[Any, Path]:
                 f"--{opt.replace('_', '-')} {given} differs from the run's {have!r}; --resume continues the run "
                 "as it was configured (leave the option out, or start a new run with another --out)."
             )
+    for opt, key in _ENV_OPTIONS.items():
+        given = getattr(args, opt)
+        if given is not None and given != cfg.env_kwargs.get(key, given):
+            raise InvalidInputError(
+                f"--{opt} {given} differs from the run's {cfg.env_kwargs.get(key)!r}; --resume continues the run "
+                "as it was configured (leave the option out, or start a new run with another --out)."
+            )
     if args.steps is not None:
         if args.steps < cfg.total_steps:
             raise InvalidInputError(f"--steps {args.steps} is below the run's {cfg.total_steps}; --steps can only extend a run")
@@ -195,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
             time_limit=args.time_limit,
             reward_threads=args.threads or 0,
             fit=args.fit,
+            look=args.look,
             total_steps=args.steps,
             episode_steps=args.episode_steps,
             checkpoint_every=args.checkpoint_every,

@@ -230,6 +230,7 @@ def new_config(
     time_limit: str | None = None,
     reward_threads: int = 0,
     fit: str | None = None,
+    look: str | None = None,
     total_steps: int | None = None,
     episode_steps: int | None = None,
     checkpoint_every: int | None = None,
@@ -279,12 +280,21 @@ def new_config(
     elif model:
         raise InvalidInputError("--model is for --reward vlm; a --reward ground-truth run uses the environment's reward.")
     p = get_preset(tenv.name, preset)
+    env_kwargs = dict(tenv.env_kwargs)
+    if look is not None:
+        from rmeval.rendering.renderers import LOOKS
+
+        if look not in LOOKS[tenv.name]:
+            raise InvalidInputError(f"--look {look!r} does not exist for {tenv.name}; choose one of "
+                                    f"{', '.join(LOOKS[tenv.name])}.")
+        if len(LOOKS[tenv.name]) > 1:
+            env_kwargs["look"] = look
     if tenv.algo != p.algo:  # pragma: no cover - presets are consistent
         raise InvalidInputError(f"preset {p.name} uses {p.algo}, {tenv.name} trains with {tenv.algo}")
     cfg = RunConfig(
         env=tenv.name,
         env_id=tenv.env_id,
-        env_kwargs=dict(tenv.env_kwargs),
+        env_kwargs=env_kwargs,
         task=the_task.name,
         goal_prompts=[the_task.goal_prompt],
         baseline_prompts=[the_task.baseline_prompt],
