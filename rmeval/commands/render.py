@@ -74,7 +74,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     look.add_argument("--camera", default=None, help="Humanoid: fixed (default) | tracking")
     look.add_argument("--size", default=None, metavar="WxH",
                       help="frame size (default: CartPole 600x400, MountainCar and Humanoid 224x224)")
-    look.add_argument("--quality", default=None, help="Humanoid: fast (default) | fine (shadows, multisampling)")
+    look.add_argument("--quality", default=None,
+                      help="Humanoid: fast | fine (shadows, multisampling) (default: fine for --poses sets, "
+                      "which are for labelling and need shadows to judge contact; fast otherwise)")
 
     sw = p.add_argument_group("sweep")
     sw.add_argument("--sweep", action="append", default=[], metavar="NAME=RANGE",
@@ -146,7 +148,11 @@ def build_job(args: argparse.Namespace) -> RenderJob:
     mode = _check_mode(args)
     env = args.env
     width, height = parse_size(args.size) if args.size else (None, None)
-    settings = RenderSettings(env, args.look, args.camera, width, height, args.quality).resolved()
+    # Pose sets are for labelling: a labeller judges contact with the floor (a knee down or
+    # just above it) by the shadows, so they default to the fine quality (shadows).
+    pose_quality = "fine" if env == "humanoid" and args.poses is not None else None
+    quality = args.quality or pose_quality
+    settings = RenderSettings(env, args.look, args.camera, width, height, quality).resolved()
     if args.seed < 0:
         raise InvalidInputError(f"--seed must be a non-negative integer, got {args.seed}.")
     if args.policy != "random":
@@ -160,7 +166,7 @@ def build_job(args: argparse.Namespace) -> RenderJob:
         cmd += ["--look", str(settings.look)]
     if env == "humanoid":
         cmd += ["--camera", str(settings.camera)]
-        if settings.quality != "fast":
+        if settings.quality != (pose_quality or "fast"):
             cmd += ["--quality", str(settings.quality)]
     if (env != "cartpole" or args.size) and settings.width is not None:
         cmd += ["--size", f"{settings.width}x{settings.height}"]

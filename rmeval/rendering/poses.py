@@ -131,8 +131,7 @@ TASK_MIXES: dict[str, dict[str, float]] = {
     },
     "arms_crossed": {
         "arms_crossed": 5, "one_arm_across": 1.5, "kneeling_arms_crossed": 1,
-        "hands_on_belly": 1.5, "hands_on_hips": 1, "arms_forward": 1, "standing": 1,
-        "arms_raised": 0.5,
+        "hands_on_hips": 1.5, "arms_forward": 1.5, "standing": 1.5, "arms_raised": 0.5,
     },
 }
 DEFAULT_MIX: dict[str, float] = dict.fromkeys(VARIANT_NAMES, 1.0)
