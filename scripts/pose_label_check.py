@@ -35,19 +35,19 @@ import pandas as pd
 os.environ.setdefault("MUJOCO_GL", "egl")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-COLUMNS = ["id", "task", "count", "seed", "index", "human"]
+COLUMNS = ["id", "task", "count", "seed", "facing", "index", "human"]
 PER_SHEET = 6
 #: Frame-id prefixes, one per task.
 PREFIXES = {"standing_up": "stup", "kneeling": "knee", "arms_raised": "arms", "doing_splits": "splt",
             "standing_on_one_leg": "oleg", "lotus_position": "lotu", "hands_on_hips": "hips", "arms_crossed": "crss"}
 
 
-def pose_qpos(task: str, count: int, seed: int) -> np.ndarray:
-    """(count, 24) configurations of the task's pose set (default mix, ``seed``)."""
+def pose_qpos(task: str, count: int, seed: int, facing: str) -> np.ndarray:
+    """(count, 24) configurations of the task's pose set (default mix, ``seed``, ``facing``)."""
     from rmeval.envs.pose_predicates import qpos_names
     from rmeval.rendering.poses import PoseSetSpec, default_mix, pose_set_states
 
-    states = pose_set_states(PoseSetSpec(count=count, mix=default_mix(task), seed=seed))
+    states = pose_set_states(PoseSetSpec(count=count, mix=default_mix(task), seed=seed, facing=facing))
     return states[list(qpos_names())].to_numpy(dtype=np.float64)
 
 
@@ -56,8 +56,8 @@ def predicate_labels(frames: pd.DataFrame) -> np.ndarray:
     from rmeval.envs.pose_predicates import label_qpos
 
     out = np.zeros(len(frames), dtype=np.int8)
-    for (task, count, seed), group in frames.groupby(["task", "count", "seed"], sort=False):
-        qpos = pose_qpos(str(task), int(count), int(seed))
+    for (task, count, seed, facing), group in frames.groupby(["task", "count", "seed", "facing"], sort=False):
+        qpos = pose_qpos(str(task), int(count), int(seed), str(facing))
         for pos, index in zip(group.index, group["index"]):
             out[frames.index.get_loc(pos)] = int(label_qpos(qpos[int(index)])[str(task)])
     return out
@@ -74,7 +74,9 @@ def sheets(args: argparse.Namespace) -> int:
     rows = []
     with HumanoidPoseRenderer(look=args.look, quality="fine", width=args.size, height=args.size) as renderer:
         for t, task in enumerate(PREDICATE_TASKS):
-            qpos = pose_qpos(task, args.per_task, args.seed + t)
+            if args.tasks and task not in args.tasks.split(","):
+                continue
+            qpos = pose_qpos(task, args.per_task, args.seed + t, args.facing)
             tiles = []
             for i, q in enumerate(qpos):
                 frame_id = f"{PREFIXES[task]}{i:02d}"
@@ -82,7 +84,7 @@ def sheets(args: argparse.Namespace) -> int:
                 ImageDraw.Draw(image).text((4, 4), frame_id, fill=(0, 0, 0))
                 tiles.append(image)
                 rows.append({"id": frame_id, "task": task, "count": args.per_task, "seed": args.seed + t,
-                             "index": i, "human": ""})
+                             "facing": args.facing, "index": i, "human": ""})
             for s in range(0, len(tiles), PER_SHEET):
                 part = tiles[s:s + PER_SHEET]
                 sheet = Image.new("RGB", (3 * args.size, 2 * args.size), "white")
@@ -111,7 +113,7 @@ def zoom(args: argparse.Namespace) -> int:
     with HumanoidPoseRenderer(look=args.look, quality="fine", width=args.size, height=args.size) as renderer:
         for frame_id in ids:
             row = frames.loc[frame_id]
-            q = pose_qpos(str(row["task"]), int(row["count"]), int(row["seed"]))[int(row["index"])]
+            q = pose_qpos(str(row["task"]), int(row["count"]), int(row["seed"]), str(row["facing"]))[int(row["index"])]
             image = Image.fromarray(renderer.render(q))
             ImageDraw.Draw(image).text((6, 6), frame_id, fill=(0, 0, 0))
             tiles.append(image)
@@ -164,7 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("sheets", help="render fresh pose sets as numbered contact sheets, without labels")
     s.add_argument("--per-task", type=int, default=13, help="frames per task (default: 13; 8 tasks -> 104)")
     s.add_argument("--seed", type=int, default=1717, help="seed of the first task's set (+1 per task)")
+    s.add_argument("--tasks", default=None, help="comma-separated tasks (default: all eight)")
     s.add_argument("--look", default="textured", help="textured (default), robot or original")
+    s.add_argument("--facing", default="three-quarter", choices=["three-quarter", "any"],
+                   help="headings of the poses (default: three-quarter, as rmeval render's pose sets)")
     s.add_argument("--size", type=int, default=224, help="frame side in pixels (default: 224)")
     s.add_argument("--out", required=True, help="folder for the sheets and frames.csv")
     s.set_defaults(run=sheets)

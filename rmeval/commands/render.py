@@ -102,6 +102,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     help="variant weights, e.g. kneeling=2,standing=1 (default: balanced for --task)")
     po.add_argument("--joint-noise", type=float, default=None,
                     help="standard deviation of the noise on each joint angle, degrees (default: 8)")
+    po.add_argument("--facing", default=None, choices=["three-quarter", "any"],
+                    help="headings: three-quarter (25-65 degrees off facing the camera, so the limbs a label "
+                    "depends on are in view) or any (default: three-quarter)")
     po.add_argument("--xy-radius", type=float, default=None,
                     help="bodies are placed within this distance of the spawn point, metres (default: 0.3)")
     p.set_defaults(run=run)
@@ -193,6 +196,7 @@ def build_job(args: argparse.Namespace) -> RenderJob:
             seed=args.seed,
             joint_noise_deg=poses_mod.DEFAULT_JOINT_NOISE_DEG if args.joint_noise is None else args.joint_noise,
             xy_radius=poses_mod.DEFAULT_XY_RADIUS if args.xy_radius is None else args.xy_radius,
+            facing=args.facing or poses_mod.DEFAULT_FACING,
         )
         cmd += ["--poses", str(args.poses)]
         if args.pose_mix:
@@ -201,6 +205,8 @@ def build_job(args: argparse.Namespace) -> RenderJob:
             cmd += ["--joint-noise", f"{args.joint_noise:g}"]
         if args.xy_radius is not None:
             cmd += ["--xy-radius", f"{args.xy_radius:g}"]
+        if args.facing is not None and args.facing != poses_mod.DEFAULT_FACING:
+            cmd += ["--facing", args.facing]
         random_used = True
     if args.episodes is not None:
         steps = args.steps if args.steps is not None else EPISODE_STEPS[env]
