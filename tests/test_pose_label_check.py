@@ -19,14 +19,15 @@ def _script():
     return module
 
 
-#: Tasks below 90% agreement in the last blind round, with the figure (README: "Pose labels").
-KNOWN_SHORT = {"hands_on_hips": 0.69, "lotus_position": 0.84}
+#: Tasks below 90% agreement in the blind rounds, with the figure (README: "Pose labels").
+KNOWN_SHORT = {"hands_on_hips": 0.73}
 
 
-def test_predicates_agree_with_the_blind_labels_of_round_3() -> None:
-    """104 fresh frames (13 per task, three-quarter views) labelled blind: >= 90% per task but the
-    known, documented exceptions; kappa >= 0.8 over all of them."""
-    labels = pd.read_csv(ROOT / "scripts" / "pose_labels_round3.csv")
+def test_predicates_agree_with_the_blind_labels_of_rounds_3_and_4() -> None:
+    """130 fresh frames (three-quarter views) labelled blind: 13 per task, 13 more for lotus and
+    hands on hips; >= 90% per task but the documented exception; kappa >= 0.8 over all."""
+    labels = pd.concat([pd.read_csv(ROOT / "scripts" / f"pose_labels_round{n}.csv") for n in (3, 4)],
+                       ignore_index=True)
     assert len(labels) >= 100 and labels["task"].nunique() == 8
     table, kappa = _script().score_table(labels)
     agreement = dict(zip(table["task"], table["agreement"]))
