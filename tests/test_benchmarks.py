@@ -85,3 +85,10 @@ def test_render_and_train_benchmarks_small():
     out = run_script("bench_train.py", "--envs-list", "cartpole", "--rewards", "ground-truth,rmeval-tiny",
                      "--steps", "150")
     assert "rmeval-tiny" in out
+
+
+def test_reward_threads_benchmark_small():
+    out = run_script("bench_reward_threads.py", "--threads", "1", "--load", "1", "--seconds", "0.3", "--batch", "4")
+    lines = [line for line in out.splitlines() if "frames/s" in line]
+    assert len(lines) == 2 and "busy processes 0" in lines[0] and "busy processes 1" in lines[1]
+    assert "load average" in lines[0]
