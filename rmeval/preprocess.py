@@ -41,8 +41,6 @@ OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 # ----------------------------------------------------------------------------- fit geometry
 #: ``--fit`` values, and the ``resize_mode`` each one sets.
 FITS: dict[str, str] = {"crop": "shortest", "squash": "squash", "pad": "pad"}
-#: ``resize_mode`` values :func:`preprocess_frames` implements.
-RESIZE_MODES: tuple[str, ...] = ("shortest", "squash", "pad")
 
 
 #: The fit of frames rendered by rmeval from its environments when ``--fit`` is not given:

@@ -176,7 +176,7 @@ class RunConfig:
             "sb3_train_freq": sched.train_freq,
             "sb3_gradient_steps": sched.gradient_steps,
             "env_steps_per_round": sched.steps_per_round,
-            "env_steps_per_update": sched.env_steps_per_update,
+            "env_steps_per_update": sched.env_steps_per_update if sched.gradient_steps else None,
         }
         return data
 
