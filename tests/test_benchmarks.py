@@ -92,3 +92,10 @@ def test_reward_threads_benchmark_small():
     lines = [line for line in out.splitlines() if "frames/s" in line]
     assert len(lines) == 2 and "busy processes 0" in lines[0] and "busy processes 1" in lines[1]
     assert "load average" in lines[0]
+
+
+def test_metrics_benchmark_smoke():
+    out = run_script("bench_metrics.py", "--models", "1", "--alphas", "2", "--resamples", "10")
+    assert "machine:" in out and "load average before" in out
+    assert "task confusion: 4 matrices" in out and "(0 skipped)" in out
+    assert float(out.split("total:")[1].split()[0]) > 0
