@@ -59,6 +59,9 @@ class EmbeddingOptions:
         weights_dir: Where pretrained weights are looked up (None: the Hugging Face cache).
         compile: ``torch.compile`` the image tower.
         progress: Show progress bars (None: on a terminal, for long runs).
+        fit: How a frame reaches the model's square input: ``crop``, ``squash`` or ``pad``
+            (:data:`rmeval.preprocess.FITS`); None: the default for each dataset
+            (:meth:`fit_for`: squash for frames rmeval rendered, crop otherwise).
 
     Raises:
         InvalidInputError: on construction, naming the bad option.
@@ -71,6 +74,7 @@ class EmbeddingOptions:
     weights_dir: Path | None = None
     compile: bool = False
     progress: bool | None = None
+    fit: str | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -84,6 +88,11 @@ class EmbeddingOptions:
         set_(self, "cache_dir", _path(self.cache_dir))
         set_(self, "weights_dir", _path(self.weights_dir))
         set_(self, "compile", bool(self.compile))
+        if self.fit is not None:
+            key = str(self.fit).strip().lower()
+            if key not in ("crop", "squash", "pad"):  # rmeval.preprocess.FITS (not imported: it loads torch)
+                raise InvalidInputError(f"--fit must be one of crop, squash, pad, got {self.fit!r}")
+            set_(self, "fit", key)
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> EmbeddingOptions:
@@ -97,6 +106,7 @@ class EmbeddingOptions:
             weights_dir=args.weights_dir,
             compile=bool(getattr(args, "compile", False)),
             progress=False if getattr(args, "no_progress", False) else None,
+            fit=getattr(args, "fit", None),
         )
         options.check_device()
         return options
@@ -113,13 +123,23 @@ class EmbeddingOptions:
             return self.precision
         return self.precision.get(model_id, "fp32")
 
-    def embedder_kwargs(self, model_id: str) -> dict[str, Any]:
-        """Keyword arguments of :class:`rmeval.embedding.Embedder` (all but the model and cache)."""
+    def fit_for(self, dataset: Any = None) -> str:
+        """The fit frames of ``dataset`` get: :attr:`fit`, else squash for a dataset rmeval
+        rendered (its metadata has a ``render`` block), crop for other images."""
+        from rmeval.preprocess import resolve_fit
+
+        metadata = getattr(dataset, "metadata", None)
+        return resolve_fit(self.fit, rendered=bool(getattr(metadata, "render", None)))
+
+    def embedder_kwargs(self, model_id: str, dataset: Any = None) -> dict[str, Any]:
+        """Keyword arguments of :class:`rmeval.embedding.Embedder` (all but the model and cache)
+        for the frames of ``dataset`` (None: frames of no dataset, so the fit for other images)."""
         return {
             "batch_size": self.batch_size,
             "precision": self.precision_for(model_id),
             "progress": self.progress,
             "compile": self.compile,
+            "fit": self.fit_for(dataset),
         }
 
     def describe(self) -> dict[str, Any]:
@@ -129,5 +149,5 @@ class EmbeddingOptions:
             "device": self.device, "batch_size": self.batch_size, "precision": precision,
             "cache_dir": None if self.cache_dir is None else str(self.cache_dir),
             "weights_dir": None if self.weights_dir is None else str(self.weights_dir),
-            "compile": self.compile,
+            "compile": self.compile, "fit": self.fit,
         }

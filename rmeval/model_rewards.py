@@ -208,7 +208,7 @@ def rewards_per_model(
         try:
             assert isinstance(ref, ModelRef)
             loaded = load_model(ref, device=options.device, weights_dir=options.weights_dir)
-            embedder = Embedder(loaded, cache=cache, **options.embedder_kwargs(name))
+            embedder = Embedder(loaded, cache=cache, **options.embedder_kwargs(name, dataset))
             image = embedder.embed_dataset(dataset, rows)
             goal = combine_prompts(embedder.embed_texts(list(settings.goal_prompts)))
             baseline = (

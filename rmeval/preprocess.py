@@ -9,10 +9,19 @@ On a CPU the resize runs on uint8 with torchvision's kernel, which mirrors PIL's
 to within one 8-bit level. On a GPU it runs in float32 with antialiasing, rounded to the
 8-bit grid; bicubic overshoot at hard edges can then differ from PIL by a few levels at a
 few pixels. ``tests/test_preprocess.py`` states and checks both tolerances.
+
+How a frame's geometry reaches the model (the *fit*, ``--fit``; see :data:`FITS`):
+``crop`` is open_clip's (shortest side to the input size, centre crop: the sides of a wide
+frame are cut off, and with them a CartPole cart far from the centre); ``squash`` resizes
+the whole frame to the square input (the authors' pipeline, with OpenAI's mean and std,
+which every open_clip CLIP model of the paper uses); ``pad`` resizes the longest side to
+the input size keeping the aspect ratio and pads the rest with the mean colour (zeros
+after normalisation).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,6 +38,34 @@ PREPROCESS_VERSION = 1
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
 OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
 
+# ----------------------------------------------------------------------------- fit geometry
+#: ``--fit`` values, and the ``resize_mode`` each one sets.
+FITS: dict[str, str] = {"crop": "shortest", "squash": "squash", "pad": "pad"}
+
+
+#: The fit of frames rendered by rmeval from its environments when ``--fit`` is not given:
+#: the whole frame, as the authors' pipeline (a CartPole cart near the end of the track is
+#: outside open_clip's centre crop of a 600x400 frame).
+RENDERED_FIT = "squash"
+#: The fit of other images when ``--fit`` is not given: open_clip's own.
+DEFAULT_FIT = "crop"
+
+
+def resolve_fit(fit: str | None, rendered: bool) -> str:
+    """``fit`` checked, or the default: :data:`RENDERED_FIT` for frames rmeval rendered from
+    one of its environments (``rendered``), else :data:`DEFAULT_FIT`."""
+    if fit is None or str(fit).strip().lower() == "auto":
+        return RENDERED_FIT if rendered else DEFAULT_FIT
+    return check_fit(fit)
+
+
+def check_fit(fit: str) -> str:
+    """``fit`` lower-cased when it is one of :data:`FITS`; else a one-line error."""
+    key = str(fit).strip().lower()
+    if key not in FITS:
+        raise InvalidInputError(f"--fit must be one of {', '.join(FITS)}, got {fit!r}")
+    return key
+
 
 @dataclass(frozen=True)
 class PreprocessConfig:
@@ -38,7 +75,9 @@ class PreprocessConfig:
         size: Output side length (square) or (height, width).
         mean, std: Per-channel normalisation.
         interpolation: ``"bicubic"`` or ``"bilinear"``.
-        resize_mode: ``"shortest"`` (resize shortest side then centre crop) or ``"squash"``.
+        resize_mode: ``"shortest"`` (resize shortest side then centre crop), ``"squash"``
+            (the whole frame resized to ``size``) or ``"pad"`` (longest side to ``size``,
+            padded with the mean colour).
     """
 
     size: tuple[int, int]
@@ -68,6 +107,17 @@ class PreprocessConfig:
                 "preprocessing (supported: shortest, squash)."
             )
         return cls(size_hw, mean, std, interpolation, resize_mode)  # type: ignore[arg-type]
+
+    def with_fit(self, fit: str | None) -> PreprocessConfig:
+        """This preprocessing with the geometry ``fit`` (:data:`FITS`; None: unchanged)."""
+        if fit is None:
+            return self
+        return dataclasses.replace(self, resize_mode=FITS[check_fit(fit)])
+
+    @property
+    def fit(self) -> str:
+        """The ``--fit`` name of this preprocessing's geometry."""
+        return {mode: name for name, mode in FITS.items()}[self.resize_mode]
 
     def key(self) -> str:
         """A stable string identifying the preprocessing (part of the embedding cache key)."""
@@ -135,8 +185,11 @@ def preprocess_frames(frames: torch.Tensor, cfg: PreprocessConfig) -> torch.Tens
         x = x.float()  # GPUs resize in float32 (no uint8 antialias kernel there)
     mode = "bilinear" if cfg.interpolation == "bilinear" else "bicubic"
     h, w = x.shape[-2:]
+    mean, std = _normalisation(cfg.mean, cfg.std, x.device)
     if cfg.resize_mode == "squash":
         x = _resize(x, cfg.size, mode)
+    elif cfg.resize_mode == "pad":
+        return _pad(x, cfg.size, mode, mean, std)
     else:
         if cfg.size[0] == cfg.size[1]:
             x = _resize(x, _shortest_side_size(h, w, cfg.size[0]), mode)
@@ -144,8 +197,18 @@ def preprocess_frames(frames: torch.Tensor, cfg: PreprocessConfig) -> torch.Tens
             scale = max(cfg.size[0] / h, cfg.size[1] / w)
             x = _resize(x, (round(h * scale), round(w * scale)), mode)
         x = _center_crop(x, cfg.size)
-    mean, std = _normalisation(cfg.mean, cfg.std, x.device)
     return (x.float() / 255.0 - mean) / std
+
+
+def _pad(x: torch.Tensor, size: tuple[int, int], mode: str, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """Fit (B, 3, H, W) frames inside ``size`` keeping their aspect ratio; pad with the mean colour."""
+    h, w = x.shape[-2:]
+    scale = min(size[0] / h, size[1] / w)
+    rh, rw = max(1, min(size[0], round(h * scale))), max(1, min(size[1], round(w * scale)))
+    x = (_resize(x, (rh, rw), mode).float() / 255.0 - mean) / std
+    top, left = (size[0] - rh) // 2, (size[1] - rw) // 2
+    # zeros after normalisation: the mean colour
+    return F.pad(x, (left, size[1] - rw - left, top, size[0] - rh - top))
 
 
 @functools.lru_cache(maxsize=32)

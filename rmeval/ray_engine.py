@@ -144,6 +144,7 @@ class EmbedReplica:
         device: ``cuda`` or ``cpu``.
         weights_dir: Where pretrained weights are looked up on the worker.
         compile: ``torch.compile`` the image tower.
+        fit: ``crop``, ``squash`` or ``pad`` (None: the model's own preprocessing).
     """
 
     def __init__(
@@ -155,6 +156,7 @@ class EmbedReplica:
         device: str,
         weights_dir: str | None,
         compile: bool = False,
+        fit: str | None = None,
     ) -> None:
         from rmeval.cache import EmbeddingCache
         from rmeval.embedding import Embedder
@@ -172,7 +174,8 @@ class EmbedReplica:
                 cache = EmbeddingCache(tempfile.mkdtemp(prefix="rmeval-ray-cache-"))
             loaded = load_model(model, device=device, weights_dir=weights_dir)
             extra = {"compile": True} if compile else {}
-            self.embedder = Embedder(loaded, batch_size=batch_size, precision=precision, cache=cache, progress=False, **extra)
+            self.embedder = Embedder(loaded, batch_size=batch_size, precision=precision, cache=cache, progress=False,
+                                     fit=fit, **extra)
             store = self.embedder.cache_store("image")  # the local engine's store: same key, same directory
             assert store is not None
             self.store_info = json.dumps(store.info, sort_keys=True)
@@ -378,6 +381,7 @@ def run_ray_embedding(
     num_cpus: int | None = None,
     progress: bool = False,
     compile: bool = False,
+    fit: str | None = None,
 ) -> RayEmbedding:
     """Embed a dataset's frames with one model on a Ray cluster, through the embedding cache.
 
@@ -400,6 +404,7 @@ def run_ray_embedding(
         num_cpus: CPUs of a local Ray instance started here (default: all).
         progress: Show Ray Data's progress bars.
         compile: ``torch.compile`` the image tower on each replica.
+        fit: ``crop``, ``squash`` or ``pad`` (None: the model's own preprocessing).
 
     Returns:
         :class:`RayEmbedding` with (n, D) float32 embeddings in the order of ``rows``.
@@ -458,6 +463,7 @@ def run_ray_embedding(
                     "device": device,
                     "weights_dir": str(weights_dir) if weights_dir is not None else None,
                     "compile": compile,
+                    "fit": fit,
                 },
             )
             try:

@@ -95,6 +95,13 @@ def test_judge_benchmark_prints_frames_per_second():
     assert "second run through the score cache" in out
 
 
+def test_reward_threads_benchmark_small():
+    out = run_script("bench_reward_threads.py", "--threads", "1", "--load", "1", "--seconds", "0.3", "--batch", "4")
+    lines = [line for line in out.splitlines() if "frames/s" in line]
+    assert len(lines) == 2 and "busy processes 0" in lines[0] and "busy processes 1" in lines[1]
+    assert "load average" in lines[0]
+
+
 def test_metrics_benchmark_smoke():
     out = run_script("bench_metrics.py", "--models", "1", "--alphas", "2", "--resamples", "10")
     assert "machine:" in out and "load average before" in out

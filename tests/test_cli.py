@@ -77,7 +77,7 @@ def test_epic_matches_library_computation(run, tmp_path, tiny_model):
                        "--cache-dir", str(tmp_path / "c"), "--out", str(tmp_path))
     assert code == 0, err
     ds = load_dataset(bundled_dataset())
-    emb = Embedder(tiny_model)
+    emb = Embedder(tiny_model, fit="squash")  # the default fit of datasets rmeval rendered
     rows = ds.labelled_rows()
     img = emb.embed_frames(ds.read_frames(rows))
     goal = combine_prompts(emb.embed_texts(ds.metadata.goal_prompts))

@@ -23,6 +23,8 @@ BUNDLED = {
     "humanoid-poses-kneeling": 200,
     "humanoid-poses-standing-up": 200,
     "humanoid-poses-arms-raised": 200,
+    "humanoid-kneeling-textured": 60,
+    "humanoid-kneeling-robot": 60,
 }
 
 
@@ -287,6 +289,19 @@ def test_bundled_dataset_loads_and_its_command_rebuilds_index_and_frames(name):
         assert diff.mean() < 0.5 and (diff > 8).mean() < 0.001
     else:
         np.testing.assert_array_equal(fresh, stored)
+
+
+def test_bundled_look_pair_holds_the_same_poses_in_both_looks():
+    """humanoid-kneeling-textured and -robot: one pose set, two looks, so `rmeval epic` compares looks."""
+    from rmeval.dataset import load_dataset
+
+    textured = load_dataset(datasets_dir() / "humanoid-kneeling-textured")
+    robot = load_dataset(datasets_dir() / "humanoid-kneeling-robot")
+    assert textured.metadata.render["look"] == "textured" and robot.metadata.render["look"] == "robot"
+    assert textured.metadata.render["quality"] == robot.metadata.render["quality"] == "fine"  # shadows
+    pd.testing.assert_frame_equal(textured.index.drop(columns="frame"), robot.index.drop(columns="frame"))
+    a, b = textured.read_frames([0, 30]), robot.read_frames([0, 30])
+    assert np.abs(a.astype(int) - b).mean() > 20  # the same poses, drawn differently
 
 
 def test_bundled_humanoid_sets_are_balanced():

@@ -37,12 +37,104 @@ def test_paper_presets_are_the_papers_hyperparameters():
         assert q.learning_starts == 100 and q.algo_kwargs["buffer_size"] <= 10_000
 
 
-def test_effective_schedule_keeps_the_update_ratio():
-    assert effective_schedule(100, 100, 1).train_freq == 100
-    s = effective_schedule(100, 100, 4)
-    assert (s.train_freq, s.gradient_steps, s.steps_per_round) == (25, 100, 100)
-    s = effective_schedule(200, 200, 3)
-    assert s.steps_per_round == 201 and s.gradient_steps == 201
+def test_schedule_counts_vectorised_steps_as_the_authors_for_1_and_32_envs():
+    one = effective_schedule(100, 100, 1)
+    assert (one.train_freq, one.gradient_steps, one.steps_per_round, one.env_steps_per_update) == (100, 100, 100, 1.0)
+    many = effective_schedule(100, 100, 32)
+    # 100 gradient steps per 100 vectorised steps: one update per 32 environment steps, and a
+    # round of 3,200 frames (the paper's CLIP batch).
+    assert (many.train_freq, many.gradient_steps, many.steps_per_round, many.env_steps_per_update) == (100, 100, 3200, 32.0)
+
+
+def test_humanoid_paper_preset_is_the_authors_launch(tmp_path):
+    from rmeval.training.config import new_config
+
+    h = get_preset("humanoid", "paper")
+    assert (h.n_envs, h.reward_batch, h.algo_kwargs["batch_size"], h.time_limit) == (32, 3200, 512, "terminal")
+    cfg = new_config("humanoid", task="kneeling", model="rmeval-tiny")
+    assert (cfg.n_envs, cfg.reward_batch, cfg.schedule.steps_per_round) == (32, 3200, 3200)
+    assert cfg.to_dict()["effective_schedule"]["env_steps_per_update"] == 32.0
+    one = new_config("humanoid", task="kneeling", model="rmeval-tiny", n_envs=1)
+    assert (one.reward_batch, one.schedule.gradient_steps) == (100, 100)
+    for env in ("cartpole", "mountaincar"):
+        assert get_preset(env, "paper").time_limit == "terminal"
+        assert get_preset(env, "quick").time_limit == "truncate"
+
+
+def test_version_1_configs_resume_with_their_old_schedule():
+    from rmeval.training.config import RunConfig, new_config
+
+    data = new_config("cartpole", preset="quick", model="rmeval-tiny", n_envs=4).to_dict()
+    data.update(version=1, train_freq=100, gradient_steps=50)  # v1: environment steps
+    cfg = RunConfig.from_dict(data)
+    assert (cfg.schedule.train_freq, cfg.schedule.gradient_steps, cfg.schedule.steps_per_round) == (25, 50, 100)
+
+
+def test_paper_launch_is_accepted_on_the_command_line():
+    """`--envs 32 --reward-batch 3200` is the paper's setting; it used to be refused."""
+    import argparse
+
+    from rmeval.commands.train import add_parser
+    from rmeval.training.config import new_config
+
+    parser = argparse.ArgumentParser()
+    add_parser(parser.add_subparsers())
+    args = parser.parse_args(["train", "--env", "humanoid", "--task", "kneeling", "--envs", "32",
+                              "--reward-batch", "3200", "--time-limit", "truncate", "--threads", "3"])
+    assert (args.envs, args.reward_batch, args.time_limit, args.threads) == (32, 3200, "truncate", 3)
+
+    cfg = new_config("humanoid", task="kneeling", model="rmeval-tiny", n_envs=32, reward_batch=3200)
+    assert cfg.reward_batch == 3200 and cfg.schedule.steps_per_round == 3200
+
+
+def test_time_limit_flag_is_in_the_stored_transitions(tmp_path):
+    """terminal: a time-limit end is stored done=1, timeout=0 (no bootstrap); truncate: timeout=1."""
+    from rmeval.training.config import new_config
+    from rmeval.training.trainer import train
+
+    for mode in ("terminal", "truncate"):
+        cfg = new_config("cartpole", preset="quick", reward="ground-truth", total_steps=200, checkpoint_every=200,
+                         episode_steps=20, n_envs=1, vec_env="dummy", time_limit=mode)
+        train(cfg, tmp_path / mode, log=lambda s: None)
+        with np.load(tmp_path / mode / "replay_buffer.npz", allow_pickle=False) as buf:
+            dones, timeouts, obs = buf["dones"][:200, 0], buf["timeouts"][:200, 0], buf["next_observations"][:200, 0]
+        # episodes that reached the 20-step limit with the pole still up (|angle| < 12 degrees, |x| < 2.4)
+        ends = np.flatnonzero(dones)
+        limit_ends = [i for i in ends if abs(obs[i, 2]) < 0.2 and abs(obs[i, 0]) < 2.4]
+        assert limit_ends, "no episode reached the time limit"
+        want = 0.0 if mode == "terminal" else 1.0
+        assert all(timeouts[i] == want for i in limit_ends), (mode, timeouts[limit_ends])
+        # what the target uses: done * (1 - timeout), 1 = no bootstrapping
+        effective = dones[limit_ends] * (1 - timeouts[limit_ends])
+        assert (effective == (1.0 if mode == "terminal" else 0.0)).all()
+        assert json.loads((tmp_path / mode / "config.json").read_text())["time_limit"] == mode
+
+
+def test_reward_threads_option_is_applied(tmp_path, tiny_model):
+    import torch
+
+    from rmeval.training.config import default_reward_threads, new_config
+    from rmeval.training.reward_models import VLMReward
+    from rmeval.training.trainer import reward_threads
+
+    cfg = new_config("cartpole", preset="quick", model="rmeval-tiny", reward_threads=1)
+    assert reward_threads(cfg) == 1
+    auto = new_config("cartpole", preset="quick", model="rmeval-tiny", n_envs=4)
+    assert reward_threads(auto) == default_reward_threads(4, "auto") >= 1
+    seen: list[int] = []
+
+    class Spy(VLMReward):
+        def embed(self, frames: np.ndarray) -> np.ndarray:
+            seen.append(torch.get_num_threads())
+            return super().embed(frames)
+
+    before = torch.get_num_threads()
+    want = 1 if before != 1 else 2
+    spy = Spy(tiny_model, cfg.goal_prompts, threads=want)
+    spy(np.zeros((3, 32, 32, 3), np.uint8))
+    assert seen == [want] and torch.get_num_threads() == before
+    with pytest.raises(Exception, match="--threads"):
+        new_config("cartpole", preset="quick", model="rmeval-tiny", reward_threads=-1)
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -175,6 +267,7 @@ def test_replay_buffer_rewards_equal_the_reward_model_on_the_same_frames(tmp_pat
 
     cfg = new_config("cartpole", preset="quick", model="rmeval-tiny", total_steps=300, checkpoint_every=300,
                      episode_steps=40, n_envs=2, reward_batch=20, vec_env="dummy")
+    cfg.train_freq = 50  # rounds of 50 vectorised steps (100 frames)
     cfg.algo_kwargs["buffer_size"] = 120  # 60 rows x 2 environments; 150 steps per env wrap it
     recorder = _Recorder(VLMReward(tiny_model, cfg.goal_prompts, cfg.baseline_prompts))
     frames_of_row: dict[int, np.ndarray] = {}

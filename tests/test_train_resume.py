@@ -32,13 +32,14 @@ def test_kill_and_resume_continues_the_step_count_and_keeps_every_checkpoint(tmp
 
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "rmeval", "train", "--env", "cartpole", "--model", "rmeval-tiny",
-           "--preset", "quick", "--steps", str(TOTAL), "--checkpoint-every", "100", "--episode-steps", "50",
+           "--preset", "quick", "--steps", str(TOTAL), "--checkpoint-every", "200", "--episode-steps", "50",
            "--envs", "2", "--out", str(out)]
     env = dict(os.environ, SDL_VIDEODRIVER="dummy", HF_HUB_OFFLINE="1")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 240
-        while _resume_step(out) < 200:  # the checkpoint at 200 follows the first round of updates
+        # rounds of 100 vectorised steps x 2 environments = 200 steps; checkpoints follow rounds
+        while _resume_step(out) < 400:
             if proc.poll() is not None:
                 pytest.fail(f"training ended before its first checkpoint:\n{proc.stdout.read().decode()}")
             if time.monotonic() > deadline:
@@ -51,7 +52,7 @@ def test_kill_and_resume_continues_the_step_count_and_keeps_every_checkpoint(tmp
     before = pd.read_csv(out / "checkpoints.csv")
     assert 2 <= len(before) and before["step"].max() < TOTAL, "the kill came too late to test anything"
     state = json.loads((out / "resume.json").read_text())
-    assert 200 <= state["step"] <= before["step"].max()
+    assert 400 <= state["step"] <= before["step"].max()
 
     code = main(["train", "--resume", "--out", str(out)])
     stdout, err = capsys.readouterr()
@@ -59,7 +60,7 @@ def test_kill_and_resume_continues_the_step_count_and_keeps_every_checkpoint(tmp
     assert f"last checkpoint at step {state['step']:,}" in stdout
 
     after = pd.read_csv(out / "checkpoints.csv")
-    assert after["step"].tolist() == list(range(100, TOTAL + 1, 100))
+    assert after["step"].tolist() == list(range(200, TOTAL + 1, 200))
     # no checkpoint listed before the kill is lost (a step listed past resume.json's is redone)
     kept = before[before["step"] <= state["step"]]
     pd.testing.assert_frame_equal(after.iloc[: len(kept)].reset_index(drop=True), kept.reset_index(drop=True))
@@ -68,10 +69,10 @@ def test_kill_and_resume_continues_the_step_count_and_keeps_every_checkpoint(tmp
     for path in after["checkpoint"]:
         final = DQN.load(out / path, device="cpu")
     assert final is not None and final.num_timesteps == TOTAL
-    # the optimiser kept its state: Adam's step count is every update of the run (rounds of
-    # 100 steps after learning_starts=100: 5 rounds x 50 updates), not only the resumed ones
+    # the optimiser kept its state: Adam's step count is every update of the run (50 updates
+    # after each round of 200 steps past learning_starts=100: 3 rounds), not only the resumed ones
     adam = final.policy.optimizer.state_dict()["state"]
-    assert int(next(iter(adam.values()))["step"]) == 5 * 50
+    assert int(next(iter(adam.values()))["step"]) == 3 * 50
     # the replay buffer was restored: it holds the whole run (300 steps of 2 environments)
     with np.load(out / "replay_buffer.npz", allow_pickle=False) as buf:
         assert buf["meta"][0] == TOTAL // 2 and np.isfinite(buf["rewards"]).all()

@@ -49,6 +49,12 @@ def add_embedding_options(parser: argparse.ArgumentParser) -> None:
         help="where pretrained weights are downloaded/looked up (default: the Hugging Face cache)",
     )
     g.add_argument("--compile", action="store_true", help="torch.compile the image tower (pays off on long GPU runs)")
+    g.add_argument(
+        "--fit", default=None, choices=["crop", "squash", "pad"],
+        help="how a frame reaches the model's square input: crop (open_clip's: shortest side, centre crop), "
+        "squash (the whole frame resized, as the paper's authors), pad (whole frame, aspect kept, padded) "
+        "(default: squash for datasets rendered by rmeval, so the agent stays in view; crop otherwise)",
+    )
     g.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
 

@@ -17,6 +17,7 @@ from rmeval.commands.common import (
     say,
     warn,
 )
+from rmeval.embedding_options import EmbeddingOptions
 from rmeval.errors import DatasetError, InvalidInputError, RmevalError, StorageError
 from rmeval.registry import ModelRef, parse_models
 
@@ -111,7 +112,8 @@ def _summary(ref: ModelRef, n: int, encoded: int, cached: int, dim: int, where: 
     return f"{ref.id}: {n} frames, {encoded} encoded, {cached} from cache{extra}, dim {dim}, {where}"
 
 
-def _run_ray(args: argparse.Namespace, dataset: Dataset, rows: np.ndarray | None, models: list[ModelRef]) -> int:
+def _run_ray(args: argparse.Namespace, dataset: Dataset, rows: np.ndarray | None, models: list[ModelRef],
+             options: EmbeddingOptions) -> int:
     from rmeval.cache import EmbeddingCache
     from rmeval.ray_engine import ray_session, run_ray_embedding
 
@@ -120,7 +122,7 @@ def _run_ray(args: argparse.Namespace, dataset: Dataset, rows: np.ndarray | None
             dataset, ref.id, cache_dir=args.cache_dir, batch_size=args.batch_size, precision=args.precision,
             num_gpus_per_replica=args.num_gpus_per_replica, rows=rows, replicas=args.replicas,
             weights_dir=args.weights_dir, progress=not args.no_progress,
-            compile=bool(getattr(args, "compile", False)),
+            compile=bool(getattr(args, "compile", False)), fit=options.fit_for(dataset),
         )
         dim = res.embeddings.shape[1] if res.embeddings.ndim == 2 else 0
         return _summary(ref, len(res.embeddings), res.encoded, res.cached, dim,
@@ -150,13 +152,13 @@ def run(args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset or bundled_dataset())
     rows = dataset.labelled_rows() if args.labelled_only else None
     if args.engine == "ray":
-        return _run_ray(args, dataset, rows, models)
+        return _run_ray(args, dataset, rows, models, options)
     cache = EmbeddingCache(options.cache_dir)
 
     def embed_one(ref: ModelRef) -> str:
         t0 = time.perf_counter()
         loaded = load_model(ref, device=options.device, weights_dir=options.weights_dir)
-        emb = Embedder(loaded, cache=cache, **options.embedder_kwargs(ref.id))
+        emb = Embedder(loaded, cache=cache, **options.embedder_kwargs(ref.id, dataset))
         t1 = time.perf_counter()
         out = emb.embed_dataset(dataset, rows)
         t2 = time.perf_counter()

@@ -34,7 +34,7 @@ What to render (the mode follows from the options, or name it with --mode):
 
 State parameters: CartPole x, x_dot, angle, angle_dot (goal |angle| <= 0.1 rad);
 MountainCar x in [-1.2, 0.6], velocity (goal x >= 0.45). Looks: MountainCar textured |
-standard; Humanoid textured | original, camera fixed | tracking. Sizes: CartPole 600x400
+standard; Humanoid textured | robot | original, camera fixed | tracking. Sizes: CartPole 600x400
 (gymnasium's), MountainCar and Humanoid 224x224.
 
 Random choices come from (--seed, frame or episode index), so --workers K renders exactly
@@ -70,11 +70,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     look = p.add_argument_group("appearance")
     look.add_argument("--look", default=None,
-                      help="MountainCar: textured (default) | standard; Humanoid: textured (default) | original")
+                      help="MountainCar: textured (default) | standard; Humanoid: textured (default) | robot | original")
     look.add_argument("--camera", default=None, help="Humanoid: fixed (default) | tracking")
     look.add_argument("--size", default=None, metavar="WxH",
                       help="frame size (default: CartPole 600x400, MountainCar and Humanoid 224x224)")
-    look.add_argument("--quality", default=None, help="Humanoid: fast (default) | fine (shadows, multisampling)")
+    look.add_argument("--quality", default=None,
+                      help="Humanoid: fast | fine (shadows, multisampling) (default: fine for --poses sets, "
+                      "which are for labelling and need shadows to judge contact; fast otherwise)")
 
     sw = p.add_argument_group("sweep")
     sw.add_argument("--sweep", action="append", default=[], metavar="NAME=RANGE",
@@ -102,6 +104,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     help="variant weights, e.g. kneeling=2,standing=1 (default: balanced for --task)")
     po.add_argument("--joint-noise", type=float, default=None,
                     help="standard deviation of the noise on each joint angle, degrees (default: 8)")
+    po.add_argument("--facing", default=None, choices=["three-quarter", "any"],
+                    help="headings: three-quarter (25-65 degrees off facing the camera, so the limbs a label "
+                    "depends on are in view) or any (default: three-quarter)")
     po.add_argument("--xy-radius", type=float, default=None,
                     help="bodies are placed within this distance of the spawn point, metres (default: 0.3)")
     p.set_defaults(run=run)
@@ -148,7 +153,11 @@ def build_job(args: argparse.Namespace) -> RenderJob:
     mode = _check_mode(args)
     env = args.env
     width, height = parse_size(args.size) if args.size else (None, None)
-    settings = RenderSettings(env, args.look, args.camera, width, height, args.quality).resolved()
+    # Pose sets are for labelling: a labeller judges contact with the floor (a knee down or
+    # just above it) by the shadows, so they default to the fine quality (shadows).
+    pose_quality = "fine" if env == "humanoid" and args.poses is not None else None
+    quality = args.quality or pose_quality
+    settings = RenderSettings(env, args.look, args.camera, width, height, quality).resolved()
     if args.seed < 0:
         raise InvalidInputError(f"--seed must be a non-negative integer, got {args.seed}.")
     if args.policy != "random":
@@ -163,7 +172,7 @@ def build_job(args: argparse.Namespace) -> RenderJob:
         cmd += ["--look", str(settings.look)]
     if env == "humanoid":
         cmd += ["--camera", str(settings.camera)]
-        if settings.quality != "fast":
+        if settings.quality != (pose_quality or "fast"):
             cmd += ["--quality", str(settings.quality)]
     if (env != "cartpole" or args.size) and settings.width is not None:
         cmd += ["--size", f"{settings.width}x{settings.height}"]
@@ -190,6 +199,7 @@ def build_job(args: argparse.Namespace) -> RenderJob:
             seed=args.seed,
             joint_noise_deg=poses_mod.DEFAULT_JOINT_NOISE_DEG if args.joint_noise is None else args.joint_noise,
             xy_radius=poses_mod.DEFAULT_XY_RADIUS if args.xy_radius is None else args.xy_radius,
+            facing=args.facing or poses_mod.DEFAULT_FACING,
         )
         cmd += ["--poses", str(args.poses)]
         if args.pose_mix:
@@ -198,6 +208,8 @@ def build_job(args: argparse.Namespace) -> RenderJob:
             cmd += ["--joint-noise", f"{args.joint_noise:g}"]
         if args.xy_radius is not None:
             cmd += ["--xy-radius", f"{args.xy_radius:g}"]
+        if args.facing is not None and args.facing != poses_mod.DEFAULT_FACING:
+            cmd += ["--facing", args.facing]
         random_used = True
     if args.episodes is not None:
         steps = args.steps if args.steps is not None else EPISODE_STEPS[env]

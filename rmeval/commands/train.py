@@ -22,7 +22,15 @@ after each step (goal-baseline regularised with --alpha > 0), computed in batche
 --reward-batch frames and written into the replay buffer before the updates that use it.
 
 Presets: paper (the paper's Appendix C hyperparameters: 10M steps for the humanoid, 3M for
-cartpole and mountaincar) and quick (small, minutes on a CPU; for smoke runs).
+cartpole and mountaincar; the humanoid with the authors' 32 environments, reward batch 3200
+and SAC batch 512) and quick (small, minutes on a CPU; for smoke runs).
+
+Update schedule (as the authors count it): the preset's gradient steps after every round of
+its train_freq vectorised steps, whatever --envs is; a round is train_freq x envs frames
+(humanoid paper: 100 updates every 100 steps of 32 envs = 3,200 frames, one update per 32
+environment steps). Episode ends: --time-limit terminal stores an episode cut by the time
+limit as terminal (no bootstrapping; the authors' choice, the paper presets' default),
+truncate as a truncation (bootstraps; the quick presets' default).
 
 The run folder (--out) gets config.json, checkpoints/ (every --checkpoint-every steps),
 checkpoints.csv (step, mean VLM and environment return of the last episodes), the replay
@@ -58,7 +66,11 @@ _RUN_OPTIONS = {
     "precision": "precision",
     "seed": "seed",
     "vec_env": "vec_env",
+    "time_limit": "time_limit",
+    "fit": "fit",
 }
+#: Options stored inside the run's environment arguments; with --resume they must match too.
+_ENV_OPTIONS = {"look": "look"}
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -74,7 +86,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--alpha", type=float, default=None, help="goal-baseline regularisation in [0, 1] (default: 0)")
     p.add_argument("--preset", default=None, choices=["paper", "quick"], help="hyperparameters (default: paper)")
     p.add_argument("--steps", type=int, default=None, help="environment steps to train for (default: the preset's)")
-    p.add_argument("--envs", type=int, default=None, help="parallel environments, in worker processes when > 1 (default: 1)")
+    p.add_argument("--envs", type=int, default=None,
+                   help="parallel environments, in worker processes when > 1 (default: the preset's: 32 for "
+                   "humanoid paper, else 1)")
+    p.add_argument("--time-limit", default=None, choices=["terminal", "truncate"],
+                   help="how an episode cut by the time limit is stored: terminal (no bootstrapping, as the "
+                   "authors) or truncate (bootstrap from the next state) (default: the preset's: terminal for "
+                   "paper, truncate for quick)")
     p.add_argument("--reward-batch", type=int, default=None,
                    help="frames per reward computation (Algorithm 1's B); a multiple of --envs, at most the "
                    "frames of one update round (default: one round)")
@@ -82,12 +100,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint-every", type=int, default=None, help="steps between checkpoints (default: the preset's)")
     p.add_argument("--learning-starts", type=int, default=None, help="steps before the first update (default: the preset's)")
     p.add_argument("--seed", type=int, default=None, help="seed of the agent and environments (default: 0)")
+    p.add_argument("--look", default=None,
+                   help="how the environment is drawn: humanoid textured (default) | robot | original; "
+                   "mountaincar textured (default) | standard")
     p.add_argument("--vec-env", default=None, choices=["auto", "dummy", "subproc"],
                    help="where environments run: auto (worker processes when --envs > 1), dummy (this process), subproc")
     g = p.add_argument_group("reward model")
     g.add_argument("--device", default=None, help="cpu, cuda or cuda:N for the reward model and the agent (default: cuda when available)")
     g.add_argument("--batch-size", type=int, default=None, help="frames per forward pass of the reward model (default: 64)")
     g.add_argument("--precision", default=None, choices=["fp32", "fp16", "bf16"], help="reward model precision (default: fp32)")
+    g.add_argument("--fit", default=None, choices=["crop", "squash", "pad"],
+                   help="how a frame reaches the model: crop (open_clip's centre crop), squash (the whole frame, "
+                   "as the paper's authors), pad (aspect kept, padded) (default: squash)")
+    g.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads of the reward model (default: half the usable cores, leaving the rest to the "
+                   "environments and the agent; too many threads collapse under load)")
     g.add_argument("--weights-dir", default=None, help="where pretrained weights are looked up (default: the Hugging Face cache)")
     p.add_argument("--out", default=None, help="run folder (default: runs/ENV-TASK-MODEL-TIME)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
@@ -105,7 +132,7 @@ def _default_out(cfg: Any) -> Path:
 
 
 def _check_positive(args: argparse.Namespace) -> None:
-    for name in ("steps", "envs", "reward_batch", "episode_steps", "checkpoint_every", "batch_size"):
+    for name in ("steps", "envs", "reward_batch", "episode_steps", "checkpoint_every", "batch_size", "threads"):
         value = getattr(args, name)
         if value is not None and value < 1:
             raise InvalidInputError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
@@ -138,12 +165,21 @@ def _resume_config(args: argparse.Namespace) -> tuple[Any, Path]:
                 f"--{opt.replace('_', '-')} {given} differs from the run's {have!r}; --resume continues the run "
                 "as it was configured (leave the option out, or start a new run with another --out)."
             )
+    for opt, key in _ENV_OPTIONS.items():
+        given = getattr(args, opt)
+        if given is not None and given != cfg.env_kwargs.get(key, given):
+            raise InvalidInputError(
+                f"--{opt} {given} differs from the run's {cfg.env_kwargs.get(key)!r}; --resume continues the run "
+                "as it was configured (leave the option out, or start a new run with another --out)."
+            )
     if args.steps is not None:
         if args.steps < cfg.total_steps:
             raise InvalidInputError(f"--steps {args.steps} is below the run's {cfg.total_steps}; --steps can only extend a run")
         cfg.total_steps = args.steps
     if args.device is not None:
         cfg.device = args.device
+    if args.threads is not None:
+        cfg.reward_threads = args.threads
     cfg.validate()
     return cfg, out
 
@@ -167,8 +203,12 @@ def run(args: argparse.Namespace) -> int:
             reward=args.reward or "vlm",
             model=args.model,
             alpha=args.alpha if args.alpha is not None else 0.0,
-            n_envs=args.envs or 1,
+            n_envs=args.envs,
             reward_batch=args.reward_batch,
+            time_limit=args.time_limit,
+            reward_threads=args.threads or 0,
+            fit=args.fit,
+            look=args.look,
             total_steps=args.steps,
             episode_steps=args.episode_steps,
             checkpoint_every=args.checkpoint_every,
@@ -195,10 +235,12 @@ def _train(cfg: Any, out: Path, args: argparse.Namespace) -> int:
     reward = f"VLM {cfg.model} (alpha {cfg.alpha:g})" if cfg.uses_vlm else "ground truth (the environment's reward)"
     say(f"{'resuming' if args.resume else 'training'} {cfg.algo.upper()} on {cfg.env_id}, task {cfg.task}, reward {reward}")
     say(f"preset {cfg.preset}: {cfg.total_steps:,} steps, episodes of {cfg.episode_steps}, learning after "
-        f"{cfg.learning_starts:,}, {sched.gradient_steps} updates every {sched.steps_per_round} steps "
-        f"({cfg.n_envs} env{'s' if cfg.n_envs > 1 else ''}), checkpoint every {cfg.checkpoint_every:,}")
+        f"{cfg.learning_starts:,}, {sched.gradient_steps} updates every {sched.train_freq} vectorised steps "
+        f"({cfg.n_envs} env{'s' if cfg.n_envs > 1 else ''}: {sched.steps_per_round} frames per round), "
+        f"time limit {cfg.time_limit}, checkpoint every {cfg.checkpoint_every:,}")
     if cfg.uses_vlm:
-        say(f"goal: {cfg.goal_prompts}   baseline: {cfg.baseline_prompts}   reward batch {cfg.reward_batch}")
+        say(f"goal: {cfg.goal_prompts}   baseline: {cfg.baseline_prompts}   reward batch {cfg.reward_batch}, "
+            f"fit {cfg.fit}")
     if args.resume:
         say(f"run folder {out}: " + (f"last checkpoint at step {state['step']:,}" if state else
                                      "no checkpoint yet, starting from step 0"))

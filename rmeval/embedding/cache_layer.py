@@ -18,6 +18,7 @@ import numpy as np
 from rmeval.cache import EmbeddingCache, EmbeddingStore, frame_keys, text_keys
 from rmeval.errors import RmevalError
 from rmeval.models import LoadedModel
+from rmeval.preprocess import PreprocessConfig
 
 
 class EncodeJob(Protocol):
@@ -74,6 +75,8 @@ class CacheLayer:
         cache: The embedding cache, or None to always encode.
         stats: Counts to update.
         read_workers: Threads that hash frames.
+        preprocess: The preprocessing frames get (default: the model's); its key is part
+            of the image key, so each ``--fit`` has its own entries.
     """
 
     def __init__(
@@ -83,8 +86,10 @@ class CacheLayer:
         cache: EmbeddingCache | None,
         stats: EmbedStats,
         read_workers: int,
+        preprocess: PreprocessConfig | None = None,
     ) -> None:
         self.model = model
+        self.preprocess = preprocess or model.preprocess
         self.precision = precision
         self.cache = cache
         self.stats = stats
@@ -103,7 +108,7 @@ class CacheLayer:
                     self.model.ref.id,
                     {
                         "model": self.model.fingerprint,
-                        "preprocess": self.model.preprocess.key(),
+                        "preprocess": self.preprocess.key(),
                         "precision": self.precision,
                     },
                     self.model.embed_dim,

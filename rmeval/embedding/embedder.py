@@ -58,6 +58,9 @@ class Embedder:
         precision: ``fp32``, ``fp16`` or ``bf16`` (autocast; meant for GPUs).
         cache: Embedding cache, or None to always encode.
         progress: Show a progress bar (None: only on a terminal for runs of 1,000+ frames).
+        fit: How frames reach the model (``crop``, ``squash``, ``pad``: see
+            :mod:`rmeval.preprocess`); None: the model's own preprocessing (open_clip's crop).
+            Part of the image cache key.
     """
 
     def __init__(
@@ -70,19 +73,22 @@ class Embedder:
         progress: bool | None = None,
         compile: bool = False,
         read_workers: int | None = None,
+        fit: str | None = None,
     ) -> None:
         if batch_size != "auto" and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
             raise InvalidInputError(f"--batch-size must be a positive integer or 'auto', got {batch_size!r}")
         if precision not in PRECISIONS:
             raise InvalidInputError(f"--precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
         self.model = model
+        #: the preprocessing frames get: the model's, with the geometry ``fit``
+        self.preprocess = model.preprocess.with_fit(fit)
         self.precision = precision
         self.batch_size = self._auto_batch_size() if batch_size == "auto" else int(batch_size)
         self.cache = cache
         self.progress = progress
         self.read_workers = read_workers or min(32, os.cpu_count() or 4)
         self.stats = EmbedStats()
-        self._cache_layer = CacheLayer(model, precision, cache, self.stats, self.read_workers)
+        self._cache_layer = CacheLayer(model, precision, cache, self.stats, self.read_workers, self.preprocess)
         # open_clip's CLIP is typed as a Module: its encoders are reached through a cast.
         self._encode_image = cast("Callable[[torch.Tensor], torch.Tensor]", model.model.encode_image)
         self._compiled = bool(compile)
@@ -149,7 +155,7 @@ class Embedder:
             # uint8 through pinned memory: a quarter of float32's bytes, copied asynchronously
             # while the GPU still works on the previous batch.
             x = x.pin_memory().to(dev, non_blocking=True)
-        pixels = preprocess_frames(x, self.model.preprocess)
+        pixels = preprocess_frames(x, self.preprocess)
         with self._autocast() if autocast else contextlib.nullcontext():
             return self._encode_image(pixels)[:n]
 

@@ -4,7 +4,8 @@
 actions) with two changes the paper makes, each switchable for the Figure 3 ablation:
 
 * ``look="textured"`` (default): skin, clothes, hair, a blue sky and a grass ground (see
-  :mod:`rmeval.envs.humanoid_xml`); ``look="original"``: gymnasium's colours.
+  :mod:`rmeval.envs.humanoid_xml`); ``look="robot"``: a metallic robot on a tiled floor with
+  shadows; ``look="original"``: gymnasium's colours.
 * ``camera="fixed"`` (default): a camera fixed in the world, in front of and to the right of
   the spawn point, slightly above it and angled down; ``camera="tracking"``: the original
   ``track`` camera, which follows the centre of mass from the side.
@@ -122,7 +123,8 @@ class TexturedHumanoidEnv(_GymHumanoidEnv):
     """gymnasium's Humanoid-v5 with rmeval's look and camera, and no early termination.
 
     Args:
-        look: ``"textured"`` (skin, clothes, sky, grass) or ``"original"`` (gymnasium's).
+        look: ``"textured"`` (skin, clothes, sky, grass), ``"robot"`` (metal, tiles, sky,
+            shadows) or ``"original"`` (gymnasium's).
         camera: ``"fixed"`` (world-fixed, slightly above, sees the whole body at the spawn
             point) or ``"tracking"`` (gymnasium's side camera following the centre of mass).
         width, height: frame size in pixels (default 224x224).

@@ -9,6 +9,11 @@ physics changes. What is added or changed:
   hips and legs; shoes), hair and eyes on the head (visual only: no mass, no contacts),
   a blue-sky gradient skybox, a grass-like checker ground, a sun-like directional light
   plus ambient light, and no floor reflection.
+* look ``"robot"`` (the prompts' "humanoid robot", as the authors dressed it): a metallic
+  body (polished silver limbs, darker joints at hands and feet, a dark visor on the head;
+  specular materials, no image files), a floor of grey square tiles with dark grout
+  (MuJoCo's built-in ``checker`` texture with ``edge`` marks), a blue-sky gradient skybox
+  and a sun that casts shadows whatever the quality (so contact with the floor shows).
 * look ``"original"``: gymnasium's file unchanged (checker floor with reflections,
   shadows, dark-blue gradient sky, one beige colour for every body part).
 * both looks: a fixed camera called ``"fixed"`` in the world (the paper's change 2),
@@ -40,7 +45,7 @@ from pathlib import Path
 from rmeval.errors import InvalidInputError, RmevalError
 
 #: Looks the Humanoid can be rendered with.
-LOOKS: tuple[str, ...] = ("textured", "original")
+LOOKS: tuple[str, ...] = ("textured", "robot", "original")
 #: Rendering quality presets (see the module docstring).
 QUALITIES: tuple[str, ...] = ("fast", "fine")
 
@@ -187,6 +192,8 @@ def build_humanoid_xml(
 
     if look == "textured":
         _apply_textured_look(root, quality)
+    elif look == "robot":
+        _apply_robot_look(root, quality)
     # The original look keeps gymnasium's rendering (shadows, reflections, multisampling)
     # whatever the quality, so an ablation compares looks, not render settings.
     ET.indent(tree, space="    ")
@@ -262,6 +269,81 @@ def _apply_textured_look(root: ET.Element, quality: str) -> None:
             "material": material, "rgba": _MATERIAL_RGBA, "mass": "0",
             "contype": "0", "conaffinity": "0", "group": "1",
         })
+
+
+#: Materials of the robot look: name -> (rgba, specular, shininess).
+ROBOT_MATERIALS: dict[str, tuple[tuple[float, float, float, float], float, float]] = {
+    "metal": ((0.70, 0.72, 0.76, 1.0), 0.9, 0.85),
+    "metal_dark": ((0.30, 0.32, 0.36, 1.0), 0.8, 0.8),
+    "visor": ((0.05, 0.10, 0.16, 1.0), 1.0, 1.0),
+}
+#: Body-part geoms of the robot look that are not plain ``metal``.
+ROBOT_GEOM_MATERIALS: dict[str, str] = {
+    "right_foot": "metal_dark", "left_foot": "metal_dark",
+    "right_hand": "metal_dark", "left_hand": "metal_dark",
+    "butt": "metal_dark",
+}
+
+
+def _apply_robot_look(root: ET.Element, quality: str) -> None:
+    visual = root.find("visual")
+    assert visual is not None
+    quality_el = visual.find("quality")
+    if quality_el is None:
+        quality_el = ET.SubElement(visual, "quality")
+    # Shadows always (contact with the floor must show); multisampling only when fine.
+    quality_el.set("offsamples", "4" if quality == "fine" else "0")
+    quality_el.set("shadowsize", "2048" if quality == "fine" else "1024")
+    ET.SubElement(visual, "headlight", {"ambient": "0.35 0.35 0.37", "diffuse": "0.35 0.35 0.35", "specular": "0.2 0.2 0.2"})
+    ET.SubElement(visual, "rgba", {"haze": "0.80 0.88 0.96 1"})
+
+    asset = root.find("asset")
+    assert asset is not None
+    for child in list(asset):
+        asset.remove(child)
+    ET.SubElement(asset, "texture", {
+        "name": "sky", "type": "skybox", "builtin": "gradient",
+        "rgb1": "0.40 0.63 0.92", "rgb2": "0.92 0.96 1.0", "width": "256", "height": "256",
+    })
+    ET.SubElement(asset, "texture", {
+        "name": "tiles", "type": "2d", "builtin": "checker",
+        "rgb1": "0.78 0.78 0.76", "rgb2": "0.70 0.70 0.68",
+        "mark": "edge", "markrgb": "0.30 0.30 0.30", "width": "256", "height": "256",
+    })
+    ET.SubElement(asset, "material", {
+        "name": "MatPlane", "texture": "tiles", "texrepeat": "80 80",
+        "reflectance": "0", "specular": "0.2", "shininess": "0.3",
+    })
+    ET.SubElement(asset, "material", {"name": "geom", "rgba": "0.7 0.72 0.76 1"})
+    for name, (rgba, specular, shininess) in ROBOT_MATERIALS.items():
+        ET.SubElement(asset, "material", {
+            "name": name, "rgba": _fmt(rgba), "specular": f"{specular:g}", "shininess": f"{shininess:g}",
+        })
+
+    worldbody = root.find("worldbody")
+    assert worldbody is not None
+    for light in worldbody.findall("light"):
+        worldbody.remove(light)
+    ET.SubElement(worldbody, "light", {
+        "name": "sun", "directional": "true", "pos": "0 0 4", "dir": "-0.35 0.45 -1",
+        "diffuse": "0.62 0.60 0.56", "specular": "0.5 0.5 0.5", "castshadow": "true",
+    })
+    for geom in root.iter("geom"):
+        name = geom.get("name", "")
+        if name == "floor":
+            geom.set("rgba", _MATERIAL_RGBA)
+            geom.set("size", "40 40 0.125")
+        elif name in GEOM_MATERIALS:
+            geom.set("material", ROBOT_GEOM_MATERIALS.get(name, "metal"))
+            geom.set("rgba", _MATERIAL_RGBA)
+    torso = next((b for b in worldbody.iter("body") if b.get("name") == "torso"), None)
+    if torso is None:
+        raise RmevalError("gymnasium's humanoid.xml has no 'torso' body; rmeval cannot dress it.")
+    # A dark visor across the front of the head (visual only: no mass, no contacts).
+    ET.SubElement(torso, "geom", {
+        "name": "visor", "type": "capsule", "fromto": "0.07 -0.045 0.205 0.07 0.045 0.205", "size": "0.028",
+        "material": "visor", "rgba": _MATERIAL_RGBA, "mass": "0", "contype": "0", "conaffinity": "0", "group": "1",
+    })
 
 
 def model_cache_dir() -> Path:

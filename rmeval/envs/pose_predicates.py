@@ -31,7 +31,9 @@ Thresholds (module constants, used by the predicates):
 * **arms raised**: standing up, and both hands at least :data:`HANDS_ABOVE_HEAD_M` above
   the head centre.
 * **doing splits**: feet at least :data:`SPLITS_MIN_FOOT_SPREAD` apart horizontally, both
-  feet within :data:`FOOT_ON_FLOOR_MAX_Z` of the floor, pelvis below
+  knees below :data:`SPLITS_KNEE_MAX_Z` and both feet below :data:`SPLITS_FOOT_MAX_Z` (legs
+  low along the floor: a foot raised a little at the end of a low leg still reads as the
+  splits; a leg kicked up does not), pelvis below
   :data:`SPLITS_PELVIS_MAX_Z`, torso tilt at most :data:`KNEELING_MAX_TILT_DEG`.
 * **standing on one leg**: torso upright, head above :data:`STANDING_HEAD_MIN_Z`, one foot
   on the floor and the other at least :data:`ONE_LEG_LIFT_MIN_Z` above it.
@@ -51,13 +53,17 @@ Thresholds (module constants, used by the predicates):
   :data:`ELBOW_MIN_BEND_DEG` and pointing out: the elbow at least :data:`ELBOW_OUT_MIN_M`
   further from the torso's vertical axis than the hand. (Arms hanging down put the hands
   about 0.09 m below the hip joints with the elbows bent by about 20 degrees.)
-* **arms crossed**: standing up, and for each hand: at least :data:`CROSSED_HAND_MIN_M`
-  past the body's midline on the other side, at least :data:`CROSSED_HAND_MIN_FRONT` in
-  front of the torso's centre, within :data:`CROSSED_HAND_ELBOW_MAX_DIST` of the other
-  arm's elbow, and between :data:`CROSSED_HAND_MIN_ABOVE_PELVIS` above the pelvis and
-  shoulder height. The Humanoid's shoulders cannot fold the arms against the chest: the
-  crossed forearms stay about 0.3 m in front of it, with each hand about 0.3 m from the
-  other elbow (its forearm is 0.31 m long).
+* **arms crossed** (forearms folded across the front of the trunk, as a viewer sees it):
+  standing up, both elbows bent by at least :data:`CROSSED_MIN_ELBOW_BEND_DEG`, and for
+  each hand: at the body's midline or past it (:data:`CROSSED_HAND_MIN_M`, negative: at
+  most that far short of it), between :data:`CROSSED_HAND_MIN_FRONT` and
+  :data:`CROSSED_HAND_MAX_FRONT` in front of the torso's centre (folded, not reaching
+  out), between :data:`CROSSED_HAND_MIN_ABOVE_PELVIS` above the pelvis and shoulder
+  height; the hands within :data:`CROSSED_HANDS_MAX_GAP` of each other. The Humanoid's
+  shoulders cannot fold the forearms over each other against the chest: folded, they
+  meet at the midline about 0.25 m in front of it. (Until rmeval 0.1 the rule took arms
+  reaching forward with the hands crossing 0.45 m out for crossed arms; blind human
+  labels did not, see ``scripts/pose_label_check.py``.)
 
 The body's midline and forward direction come from the line between the shoulders, so the
 rules do not depend on the heading.
@@ -82,28 +88,32 @@ STANDING_HEAD_MIN_Z = 1.25
 KNEE_UP_MIN_Z = 0.25
 UPRIGHT_MAX_TILT_DEG = 35.0
 FOOT_ON_FLOOR_MAX_Z = 0.25
-KNEE_ON_FLOOR_MAX_Z = 0.15
+KNEE_ON_FLOOR_MAX_Z = 0.22
 KNEELING_MAX_TILT_DEG = 45.0
 KNEELING_HEAD_MIN_Z = 0.75
 KNEELING_MIN_KNEE_BEND_DEG = 45.0
 HANDS_ABOVE_HEAD_M = 0.05
 SPLITS_MIN_FOOT_SPREAD = 1.1
 SPLITS_PELVIS_MAX_Z = 0.45
+SPLITS_KNEE_MAX_Z = 0.35
+SPLITS_FOOT_MAX_Z = 0.50
 ONE_LEG_LIFT_MIN_Z = 0.30
 LOTUS_PELVIS_MAX_Z = 0.40
-LOTUS_KNEE_MAX_Z = 0.35
+LOTUS_KNEE_MAX_Z = 0.40
 LOTUS_MIN_KNEE_BEND_DEG = 110.0
 LOTUS_MIN_KNEE_SPREAD = 0.50
 LOTUS_FOOT_MAX_DIST = 0.35
-HIP_HAND_MAX_DIST = 0.25
+HIP_HAND_MAX_DIST = 0.30
 HIP_HAND_MIN_DZ = -0.03
 HIP_HAND_MIN_SIDE = 0.10
 ELBOW_MIN_BEND_DEG = 45.0
 ELBOW_OUT_MIN_M = 0.03
-CROSSED_HAND_MIN_M = 0.03
-CROSSED_HAND_MIN_FRONT = 0.10
-CROSSED_HAND_ELBOW_MAX_DIST = 0.40
-CROSSED_HAND_MIN_ABOVE_PELVIS = 0.15
+CROSSED_HAND_MIN_M = -0.10
+CROSSED_HAND_MIN_FRONT = 0.08
+CROSSED_HAND_MAX_FRONT = 0.35
+CROSSED_HANDS_MAX_GAP = 0.30
+CROSSED_MIN_ELBOW_BEND_DEG = 80.0
+CROSSED_HAND_MIN_ABOVE_PELVIS = 0.10
 
 #: Tasks (names as in :mod:`rmeval.envs.tasks`) with an automatic predicate.
 PREDICATE_TASKS: tuple[str, ...] = (
@@ -254,12 +264,12 @@ def is_arms_raised(points: BodyPoints) -> bool:
 
 
 def is_doing_splits(points: BodyPoints) -> bool:
-    """Feet far apart on the floor, pelvis low, trunk upright."""
+    """Feet far apart, legs low along the floor, pelvis low, trunk upright."""
     spread = float(np.hypot(*(points.left_foot[:2] - points.right_foot[:2])))
     return bool(
         spread >= SPLITS_MIN_FOOT_SPREAD
-        and _foot_on_floor(points.left_foot[2])
-        and _foot_on_floor(points.right_foot[2])
+        and max(points.left_knee[2], points.right_knee[2]) <= SPLITS_KNEE_MAX_Z
+        and max(points.left_foot[2], points.right_foot[2]) <= SPLITS_FOOT_MAX_Z
         and points.pelvis[2] <= SPLITS_PELVIS_MAX_Z
         and _upright(points, KNEELING_MAX_TILT_DEG)
     )
@@ -320,26 +330,28 @@ def is_hands_on_hips(points: BodyPoints) -> bool:
 
 
 def is_arms_crossed(points: BodyPoints) -> bool:
-    """Standing up, forearms crossed in front of the trunk: each hand past the body's
-    midline on the other side, in front of the torso, near the other arm's elbow, between
-    pelvis and shoulder height."""
+    """Standing up, forearms folded across the front of the trunk: elbows bent, each hand at
+    or past the body's midline, a little in front of the torso (not reaching out), between
+    pelvis and shoulder height, the hands close together."""
     left, forward = _body_axes(points)
     torso = points.torso[:2]
     top = max(points.left_shoulder[2], points.right_shoulder[2])
     bottom = points.pelvis[2] + CROSSED_HAND_MIN_ABOVE_PELVIS
 
-    def crossed(hand: np.ndarray, side: float, other_elbow: np.ndarray) -> bool:
+    def folded(hand: np.ndarray, side: float, shoulder: np.ndarray, elbow: np.ndarray) -> bool:
+        front = float(np.dot(hand[:2] - torso, forward))
         return (
             side * float(np.dot(hand[:2] - torso, left)) >= CROSSED_HAND_MIN_M
-            and float(np.dot(hand[:2] - torso, forward)) >= CROSSED_HAND_MIN_FRONT
-            and float(np.linalg.norm(hand - other_elbow)) <= CROSSED_HAND_ELBOW_MAX_DIST
+            and CROSSED_HAND_MIN_FRONT <= front <= CROSSED_HAND_MAX_FRONT
+            and elbow_bend_deg(shoulder, elbow, hand) >= CROSSED_MIN_ELBOW_BEND_DEG
             and bottom <= hand[2] <= top
         )
 
     return bool(
         is_standing_up(points)
-        and crossed(points.right_hand, 1.0, points.left_elbow)
-        and crossed(points.left_hand, -1.0, points.right_elbow)
+        and folded(points.right_hand, 1.0, points.right_shoulder, points.right_elbow)
+        and folded(points.left_hand, -1.0, points.left_shoulder, points.left_elbow)
+        and float(np.linalg.norm(points.left_hand - points.right_hand)) <= CROSSED_HANDS_MAX_GAP
     )
 
 
@@ -369,7 +381,7 @@ _ARMS_DOWN = {"right_shoulder1": 45.0, "right_shoulder2": -35.0, "right_elbow": 
 _ARMS_UP = {"right_shoulder1": -85.0, "right_shoulder2": 20.0, "right_elbow": -90.0}
 _STRAIGHT_LEGS = {"right_hip_x": 0.0, "right_hip_z": 0.0, "right_hip_y": 0.0, "right_knee": -3.0}
 _HANDS_ON_HIPS = {"right_shoulder1": 45.0, "right_shoulder2": -65.0, "right_elbow": -25.0}
-_ARMS_CROSSED = {"right_shoulder1": 60.0, "right_shoulder2": 20.0, "right_elbow": -50.0}
+_ARMS_CROSSED = {"right_shoulder1": 55.0, "right_shoulder2": -30.0, "right_elbow": -5.0}
 
 
 def _mirror(right: Mapping[str, float]) -> dict[str, float]:
@@ -417,8 +429,7 @@ POSES: dict[str, dict[str, Any]] = {
     },
     # hands on the sides of the pelvis; the shoulders' limits point the elbows out and back
     "hands_on_hips": {"joints": _mirror({**_HANDS_ON_HIPS, **_STRAIGHT_LEGS}), "pitch": 0.0},
-    # forearms crossed at the lower chest; the shoulders' limits keep them about 0.3 m in
-    # front of it
+    # forearms folded across the lower chest, meeting at the midline about 0.25 m in front of it
     "arms_crossed": {"joints": _mirror({**_ARMS_CROSSED, **_STRAIGHT_LEGS}), "pitch": 0.0},
 }
 

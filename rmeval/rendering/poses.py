@@ -131,8 +131,7 @@ TASK_MIXES: dict[str, dict[str, float]] = {
     },
     "arms_crossed": {
         "arms_crossed": 5, "one_arm_across": 1.5, "kneeling_arms_crossed": 1,
-        "hands_on_belly": 1.5, "hands_on_hips": 1, "arms_forward": 1, "standing": 1,
-        "arms_raised": 0.5,
+        "hands_on_hips": 1.5, "arms_forward": 1.5, "standing": 1.5, "arms_raised": 0.5,
     },
 }
 DEFAULT_MIX: dict[str, float] = dict.fromkeys(VARIANT_NAMES, 1.0)
@@ -145,6 +144,22 @@ DEFAULT_MIX: dict[str, float] = dict.fromkeys(VARIANT_NAMES, 1.0)
 DEFAULT_JOINT_NOISE_DEG = 8.0
 DEFAULT_XY_RADIUS = 0.3
 DEFAULT_YAW_RANGE: tuple[float, float] = (-180.0, 180.0)
+#: Headings a pose set draws: ``any`` (uniform in ``yaw_range``) or ``three-quarter``
+#: (turned 25 to 65 degrees to either side of facing the fixed camera). Seen from the front a
+#: body kneeling upright hides its shins and looks like standing; from behind it hides its
+#: hands; in profile it hides one arm: blind labellers got those wrong
+#: (``scripts/pose_label_check.py``). A three-quarter view shows the limbs a label depends on.
+FACINGS: tuple[str, ...] = ("three-quarter", "any")
+DEFAULT_FACING = "three-quarter"
+#: Degrees off facing the camera of a three-quarter view.
+THREE_QUARTER_DEG: tuple[float, float] = (25.0, 65.0)
+
+
+def camera_facing_yaw() -> float:
+    """The heading (degrees) at which a body at the origin faces the fixed camera."""
+    from rmeval.envs.humanoid_xml import FIXED_CAMERA_POS
+
+    return math.degrees(math.atan2(FIXED_CAMERA_POS[1], FIXED_CAMERA_POS[0]))
 
 
 def default_mix(task: str | None) -> dict[str, float]:
@@ -198,7 +213,9 @@ class PoseSetSpec:
         seed: seed of the variant order and the perturbations.
         joint_noise_deg: standard deviation of the noise added to each joint angle.
         xy_radius: the root is moved uniformly within this distance of the origin (metres).
-        yaw_range: heading drawn uniformly from this range (degrees; 0 faces +x).
+        yaw_range: heading drawn uniformly from this range (degrees; 0 faces +x) when
+            ``facing`` is ``any``.
+        facing: ``three-quarter`` (default) or ``any`` (see :data:`FACINGS`).
     """
 
     count: int
@@ -207,6 +224,7 @@ class PoseSetSpec:
     joint_noise_deg: float = DEFAULT_JOINT_NOISE_DEG
     xy_radius: float = DEFAULT_XY_RADIUS
     yaw_range: tuple[float, float] = DEFAULT_YAW_RANGE
+    facing: str = DEFAULT_FACING
 
     def check(self) -> None:
         if not isinstance(self.count, int) or self.count < 1:
@@ -223,6 +241,8 @@ class PoseSetSpec:
                 f"--xy-radius must lie in [0, 1] metres (further out the body leaves the fixed "
                 f"camera's view), got {self.xy_radius}."
             )
+        if self.facing not in FACINGS:
+            raise InvalidInputError(f"--facing must be one of {', '.join(FACINGS)}, got {self.facing!r}.")
         lo, hi = self.yaw_range
         if not -360 <= lo <= hi <= 360:
             raise InvalidInputError(f"the yaw range must satisfy -360 <= low <= high <= 360, got {self.yaw_range}.")
@@ -235,6 +255,7 @@ class PoseSetSpec:
             "joint_noise_deg": self.joint_noise_deg,
             "xy_radius": self.xy_radius,
             "yaw_range": list(self.yaw_range),
+            "facing": self.facing,
         }
 
 
@@ -260,7 +281,11 @@ def perturbed_pose(name: str, rng: np.random.Generator, spec: PoseSetSpec) -> tu
     """
     from rmeval.envs.pose_predicates import joint_limits, rest_on_floor
 
-    yaw = float(rng.uniform(*spec.yaw_range))
+    if spec.facing == "any":
+        yaw = float(rng.uniform(*spec.yaw_range))
+    else:
+        off = float(rng.uniform(*THREE_QUARTER_DEG))
+        yaw = camera_facing_yaw() + (off if rng.uniform() < 0.5 else -off)
     radius = spec.xy_radius * math.sqrt(float(rng.uniform()))
     angle = float(rng.uniform(0.0, 2 * math.pi))
     xy = (radius * math.cos(angle), radius * math.sin(angle))

@@ -32,7 +32,7 @@ ENVS: tuple[str, ...] = ("cartpole", "mountaincar", "humanoid")
 LOOKS: dict[str, tuple[str, ...]] = {
     "cartpole": ("standard",),
     "mountaincar": ("textured", "standard"),
-    "humanoid": ("textured", "original"),
+    "humanoid": ("textured", "robot", "original"),
 }
 CAMERAS: dict[str, tuple[str, ...]] = {"humanoid": ("fixed", "tracking")}
 QUALITIES: dict[str, tuple[str, ...]] = {"humanoid": ("fast", "fine")}

@@ -15,11 +15,13 @@ from pathlib import Path
 from typing import Any
 
 from rmeval.errors import InvalidInputError, RmevalError
-from rmeval.training.presets import Schedule, effective_schedule
+from rmeval.training.presets import TIME_LIMITS, Schedule, effective_schedule, env_step_schedule
 
 CONFIG_FILE = "config.json"
 CONFIG_FORMAT = "rmeval-train-run"
-CONFIG_VERSION = 1
+CONFIG_VERSION = 2
+#: Versions this rmeval reads (version 1 counted train_freq/gradient_steps in environment steps).
+READABLE_VERSIONS = (1, 2)
 REWARDS: tuple[str, ...] = ("vlm", "ground-truth")
 VEC_ENVS: tuple[str, ...] = ("auto", "dummy", "subproc")
 
@@ -43,8 +45,11 @@ class RunConfig:
         algo: ``"sac"`` or ``"dqn"``.
         total_steps: environment steps to train for (all environments together).
         episode_steps: episode length.
-        learning_starts, train_freq, gradient_steps, checkpoint_every: the preset's
-            schedule in environment steps (see :mod:`rmeval.training.presets`).
+        learning_starts, checkpoint_every: environment steps (all environments together).
+        train_freq, gradient_steps: ``gradient_steps`` updates every ``train_freq``
+            vectorised steps, independent of ``n_envs`` (see :mod:`rmeval.training.presets`).
+        time_limit: ``terminal`` (an episode cut by the time limit ends like a terminal
+            state: no bootstrapping) or ``truncate`` (bootstrap from the next state).
         algo_kwargs: keyword arguments of the stable-baselines3 algorithm.
         n_envs: parallel environments (worker processes when more than one).
         vec_env: ``"auto"`` (worker processes when ``n_envs > 1``), ``"dummy"``, ``"subproc"``.
@@ -55,7 +60,12 @@ class RunConfig:
         device: torch device of the reward model and the agent (``auto``: cuda when available).
         seed: seed of the agent and the environments.
         agent_threads: torch CPU threads for the agent's updates when it runs on a CPU
-            (1: small networks are fastest on one thread; the reward model keeps all).
+            (1: small networks are fastest on one thread).
+        fit: how frames reach the reward model: ``crop``, ``squash`` (new runs' default: the
+            whole frame, as the authors) or ``pad`` (:mod:`rmeval.preprocess`); ``crop`` in
+            configs written before the option existed.
+        reward_threads: torch CPU threads of the reward model (0: automatic,
+            :func:`default_reward_threads`).
         stats_window: episodes averaged for the returns recorded beside checkpoints.
         created, command, versions: provenance.
     """
@@ -88,6 +98,9 @@ class RunConfig:
     device: str = "auto"
     seed: int = 0
     agent_threads: int = 1
+    reward_threads: int = 0
+    time_limit: str = "truncate"
+    fit: str = "crop"
     stats_window: int = 100
     created: str = ""
     command: str = ""
@@ -109,6 +122,12 @@ class RunConfig:
             raise InvalidInputError(f"--reward must be one of {', '.join(REWARDS)}, got {self.reward!r}")
         if self.uses_vlm and not self.model:
             raise InvalidInputError("--reward vlm needs --model (e.g. --model ViT-L-14 or rmeval-tiny).")
+        if self.time_limit not in TIME_LIMITS:
+            raise InvalidInputError(f"--time-limit must be one of {', '.join(TIME_LIMITS)}, got {self.time_limit!r}")
+        if not isinstance(self.reward_threads, int) or isinstance(self.reward_threads, bool) or self.reward_threads < 0:
+            raise InvalidInputError(f"--threads must be a positive integer, got {self.reward_threads!r}")
+        if self.fit not in ("crop", "squash", "pad"):
+            raise InvalidInputError(f"--fit must be one of crop, squash, pad, got {self.fit!r}")
         if self.vec_env not in VEC_ENVS:
             raise InvalidInputError(f"vec_env must be one of {', '.join(VEC_ENVS)}, got {self.vec_env!r}")
         for name in ("total_steps", "episode_steps", "train_freq", "checkpoint_every", "n_envs", "embed_batch_size", "stats_window"):
@@ -138,7 +157,7 @@ class RunConfig:
             if self.reward_batch > sched.steps_per_round:
                 raise InvalidInputError(
                     f"--reward-batch {self.reward_batch} is larger than the {sched.steps_per_round} frames "
-                    f"collected between two update rounds ({sched.train_freq} steps x {self.n_envs} "
+                    f"collected between two update rounds ({sched.train_freq} vectorised steps x {self.n_envs} "
                     f"environments); rewards are needed before each round, so use at most "
                     f"{sched.steps_per_round}."
                 )
@@ -157,6 +176,7 @@ class RunConfig:
             "sb3_train_freq": sched.train_freq,
             "sb3_gradient_steps": sched.gradient_steps,
             "env_steps_per_round": sched.steps_per_round,
+            "env_steps_per_update": sched.env_steps_per_update if sched.gradient_steps else None,
         }
         return data
 
@@ -166,16 +186,26 @@ class RunConfig:
             raise RmevalError(f"{source}: not a JSON object; is this an rmeval run folder?")
         if data.get("format") != CONFIG_FORMAT:
             raise RmevalError(f"{source}: 'format' is {data.get('format')!r}, expected {CONFIG_FORMAT!r}")
-        if data.get("version") != CONFIG_VERSION:
-            raise RmevalError(f"{source}: unsupported run config version {data.get('version')!r} (this rmeval reads {CONFIG_VERSION})")
+        if data.get("version") not in READABLE_VERSIONS:
+            raise RmevalError(f"{source}: unsupported run config version {data.get('version')!r} "
+                              f"(this rmeval reads {', '.join(map(str, READABLE_VERSIONS))})")
         names = {f.name for f in dataclasses.fields(cls)}
         required = {f.name for f in dataclasses.fields(cls)
                     if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING}
         missing = sorted(required - set(data))
         if missing:
             raise RmevalError(f"{source}: missing keys {missing}")
+        values = {k: v for k, v in data.items() if k in names}
+        if data["version"] == 1:
+            # Version 1 counted the schedule in environment steps: convert, so the run resumes unchanged.
+            try:
+                old = env_step_schedule(int(values["train_freq"]), int(values["gradient_steps"]),
+                                        int(values.get("n_envs", 1)))
+            except (TypeError, ValueError, ZeroDivisionError):
+                raise RmevalError(f"{source}: train_freq, gradient_steps and n_envs must be positive integers") from None
+            values["train_freq"], values["gradient_steps"] = old.train_freq, old.gradient_steps
         try:
-            return cls(**{k: v for k, v in data.items() if k in names})
+            return cls(**values)
         except TypeError as exc:
             raise RmevalError(f"{source}: {exc}") from None
 
@@ -195,8 +225,12 @@ def new_config(
     reward: str = "vlm",
     model: str | None = None,
     alpha: float = 0.0,
-    n_envs: int = 1,
+    n_envs: int | None = None,
     reward_batch: int | None = None,
+    time_limit: str | None = None,
+    reward_threads: int = 0,
+    fit: str | None = None,
+    look: str | None = None,
     total_steps: int | None = None,
     episode_steps: int | None = None,
     checkpoint_every: int | None = None,
@@ -246,12 +280,21 @@ def new_config(
     elif model:
         raise InvalidInputError("--model is for --reward vlm; a --reward ground-truth run uses the environment's reward.")
     p = get_preset(tenv.name, preset)
+    env_kwargs = dict(tenv.env_kwargs)
+    if look is not None:
+        from rmeval.rendering.renderers import LOOKS
+
+        if look not in LOOKS[tenv.name]:
+            raise InvalidInputError(f"--look {look!r} does not exist for {tenv.name}; choose one of "
+                                    f"{', '.join(LOOKS[tenv.name])}.")
+        if len(LOOKS[tenv.name]) > 1:
+            env_kwargs["look"] = look
     if tenv.algo != p.algo:  # pragma: no cover - presets are consistent
         raise InvalidInputError(f"preset {p.name} uses {p.algo}, {tenv.name} trains with {tenv.algo}")
     cfg = RunConfig(
         env=tenv.name,
         env_id=tenv.env_id,
-        env_kwargs=dict(tenv.env_kwargs),
+        env_kwargs=env_kwargs,
         task=the_task.name,
         goal_prompts=[the_task.goal_prompt],
         baseline_prompts=[the_task.baseline_prompt],
@@ -269,7 +312,10 @@ def new_config(
         gradient_steps=p.gradient_steps,
         checkpoint_every=int(checkpoint_every if checkpoint_every is not None else p.checkpoint_every),
         algo_kwargs=p.algo_kwargs,
-        n_envs=int(n_envs),
+        n_envs=int(n_envs if n_envs is not None else p.n_envs),
+        time_limit=str(time_limit or p.time_limit),
+        reward_threads=int(reward_threads),
+        fit=_fit(fit),
         vec_env=vec_env,
         reward_batch=0,
         embed_batch_size=int(embed_batch_size),
@@ -285,11 +331,40 @@ def new_config(
     if cfg.n_envs < 1:
         raise InvalidInputError(f"--envs must be at least 1, got {cfg.n_envs}")
     if reward == "vlm":
+        if reward_batch is None:
+            # The preset's batch when it fits this many environments, else one round.
+            reward_batch = p.reward_batch if p.reward_batch and cfg.n_envs == p.n_envs else None
         cfg.reward_batch = int(reward_batch) if reward_batch is not None else cfg.schedule.steps_per_round
     elif reward_batch is not None:
         raise InvalidInputError("--reward-batch is for --reward vlm (ground-truth rewards need no frames).")
     cfg.validate()
     return cfg
+
+
+def _fit(fit: str | None) -> str:
+    from rmeval.preprocess import resolve_fit
+
+    return resolve_fit(fit, rendered=True)  # training frames are rendered by rmeval
+
+
+def default_reward_threads(n_envs: int, vec_env: str = "auto") -> int:
+    """Torch CPU threads for the reward model when ``--threads`` is not given: half the usable cores.
+
+    The reward model shares the cores with the environments (worker processes rendering
+    frames when ``n_envs > 1``, or this process), the agent's updates and whatever else runs
+    on the machine; torch's thread pool waits for its slowest thread at every parallel
+    region, so a thread that loses its core stalls them all (on a loaded 2-core machine, 2
+    threads scored 96 frames/s where 1 scored 2,471: benchmarks/README.md). Half the cores
+    leaves room for the rest; ``n_envs`` and ``vec_env`` are accepted for a finer rule later.
+    """
+    import os
+
+    del n_envs, vec_env
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, cores // 2)
 
 
 def _versions() -> dict[str, str]:
@@ -324,4 +399,4 @@ def load_config(run_dir: str | Path) -> RunConfig:
     return RunConfig.from_dict(data, source=str(path))
 
 
-__all__ = ["CONFIG_FILE", "REWARDS", "VEC_ENVS", "RunConfig", "load_config"]
+__all__ = ["CONFIG_FILE", "REWARDS", "VEC_ENVS", "RunConfig", "default_reward_threads", "load_config"]

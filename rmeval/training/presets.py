@@ -17,11 +17,20 @@ Two presets per environment:
     learning after 100 steps, a few thousand steps. For smoke runs and tests; it is not
     expected to learn the task.
 
-Schedules count *environment* steps summed over all parallel environments, as
-stable-baselines3's ``num_timesteps`` does. With ``K`` environments, ``train_freq``
-environment steps are ``ceil(train_freq / K)`` vectorised steps, and the number of
-gradient steps per round is scaled to keep the preset's updates-per-step ratio
-(:func:`effective_schedule`).
+The update schedule is counted as the authors count it (stable-baselines3's ``train_freq``
+and ``gradient_steps``): ``gradient_steps`` updates after every ``train_freq`` *vectorised*
+steps, whatever the number of environments ``K``. One round is ``train_freq * K``
+environment steps (the frames scored before the round), so with the Humanoid preset's 100
+updates every 100 vectorised steps and 32 environments, one round is 3,200 frames (the
+paper's CLIP batch) and one update per 32 environment steps. ``total_steps``,
+``learning_starts`` and ``checkpoint_every`` count environment steps summed over all
+environments, as stable-baselines3's ``num_timesteps`` does.
+
+Episode ends: ``time_limit`` says how the last transition of an episode cut by the time
+limit is stored. ``terminal``: as a terminal transition (no bootstrapping from the next
+state; the authors' choice, used by the paper presets); ``truncate``: as a truncation (the
+target bootstraps from the next state's value; the quick presets' choice, and what a
+time limit that is not part of the task calls for).
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ from rmeval.errors import InvalidInputError
 
 PRESETS: tuple[str, ...] = ("paper", "quick")
 ALGOS: tuple[str, ...] = ("dqn", "sac")
+TIME_LIMITS: tuple[str, ...] = ("terminal", "truncate")
 
 
 @dataclass(frozen=True)
@@ -101,10 +111,15 @@ class Preset:
         total_steps: environment steps to train for.
         episode_steps: episode length.
         learning_starts: environment steps collected before the first update.
-        train_freq: environment steps (all environments together) between update rounds;
-            the VLM rewards of those steps are computed before the round.
-        gradient_steps: updates per round.
+        train_freq: vectorised steps (one step of every environment) between update
+            rounds; the VLM rewards of the round's ``train_freq * n_envs`` frames are
+            computed before it.
+        gradient_steps: updates per round (independent of the number of environments).
         checkpoint_every: environment steps between checkpoints.
+        n_envs: parallel environments (``--envs`` default).
+        reward_batch: frames per reward computation (``--reward-batch`` default; None: one
+            round, ``train_freq * n_envs``).
+        time_limit: ``terminal`` or ``truncate`` (see the module docstring).
         algo_kwargs: keyword arguments of stable-baselines3's ``SAC``/``DQN``
             (``learning_rate``, ``gamma``, ``buffer_size``, ``policy_kwargs``, ...).
         notes: where values not stated by the paper come from.
@@ -121,6 +136,9 @@ class Preset:
     checkpoint_every: int
     algo_kwargs: dict[str, Any]
     notes: str = ""
+    n_envs: int = 1
+    reward_batch: int | None = None
+    time_limit: str = "truncate"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -135,6 +153,9 @@ class Preset:
             "checkpoint_every": self.checkpoint_every,
             "algo_kwargs": _copy(self.algo_kwargs),
             "notes": self.notes,
+            "n_envs": self.n_envs,
+            "reward_batch": self.reward_batch,
+            "time_limit": self.time_limit,
         }
 
 
@@ -185,16 +206,21 @@ def _paper(env: str) -> Preset:
         return Preset(
             "paper", env, "sac", total_steps=10_000_000, episode_steps=100, learning_starts=50_000,
             train_freq=100, gradient_steps=100, checkpoint_every=128_000,
-            algo_kwargs=_kw(_SAC_DEFAULTS, tau=0.005, gamma=0.95, learning_rate=6e-4),
-            notes="Appendix C.2; other SAC parameters: stable-baselines3 defaults. The paper's CLIP "
-            "batch was 3200 frames over 4 GPUs (--reward-batch).",
+            algo_kwargs=_kw(_SAC_DEFAULTS, tau=0.005, gamma=0.95, learning_rate=6e-4, batch_size=512),
+            n_envs=32, reward_batch=3200, time_limit="terminal",
+            notes="Appendix C.2 and the authors' launch settings: 32 environments, 100 updates every "
+            "100 vectorised steps (one round = 3,200 frames, the paper's CLIP batch, spread over 4 GPUs "
+            "by the authors), SAC batch size 512, the time limit stored as terminal; other SAC "
+            "parameters: stable-baselines3 defaults.",
         )
     if env == "cartpole":
         return Preset(
             "paper", env, "dqn", total_steps=3_000_000, episode_steps=200, learning_starts=75_000,
             train_freq=200, gradient_steps=200, checkpoint_every=64_000,
             algo_kwargs=_kw(_DQN_DEFAULTS, learning_rate=2.3e-3, policy_kwargs={"net_arch": [256, 256]}),
-            notes="Appendix C.1 (DQN); other DQN parameters: stable-baselines3 defaults.",
+            time_limit="terminal",
+            notes="Appendix C.1 (DQN): 200 updates every 200 vectorised steps, the time limit stored "
+            "as terminal (the authors' code); other DQN parameters: stable-baselines3 defaults.",
         )
     if env == "mountaincar":
         return Preset(
@@ -202,11 +228,13 @@ def _paper(env: str) -> Preset:
             train_freq=200, gradient_steps=200, checkpoint_every=64_000,
             algo_kwargs=_kw(_SAC_DEFAULTS, tau=0.01, gamma=0.9999, learning_rate=1e-4, ent_coef=0.1,
                             policy_kwargs={"net_arch": [64, 64]}),
-            notes="Appendix C.1 (SAC): 3M steps, tau 0.01, gamma 0.9999, lr 1e-4, ent_coef 0.1, 2x64. "
+            time_limit="terminal",
+            notes="Appendix C.1 (SAC): 3M steps, tau 0.01, gamma 0.9999, lr 1e-4, ent_coef 0.1, 2x64; "
+            "the time limit stored as terminal (the authors' code). "
             "Not stated by the paper and chosen by rmeval: rewards are computed once per episode "
-            "(train_freq 200) with one update per environment step (gradient_steps 200, "
-            "stable-baselines3's ratio), checkpoints every 64,000 steps as for CartPole; "
-            "learning_starts is stable-baselines3's default (100).",
+            "(train_freq 200 vectorised steps) with 200 updates per round "
+            "(stable-baselines3's ratio for one environment), checkpoints every 64,000 steps as for "
+            "CartPole; learning_starts is stable-baselines3's default (100).",
         )
     raise InvalidInputError(f"no paper preset for environment {env!r}")
 
@@ -254,14 +282,15 @@ def get_preset(env: str, name: str) -> Preset:
 
 @dataclass(frozen=True)
 class Schedule:
-    """A preset's update schedule for ``n_envs`` parallel environments (stable-baselines3 units).
+    """The update schedule for ``n_envs`` parallel environments (stable-baselines3 units).
 
     Attributes:
         n_envs: parallel environments.
         train_freq: vectorised steps between update rounds (stable-baselines3's ``train_freq``).
-        gradient_steps: updates per round.
+        gradient_steps: updates per round (stable-baselines3's ``gradient_steps``).
         steps_per_round: environment steps per round (``train_freq * n_envs``): the frames
             whose rewards are computed before each round.
+        env_steps_per_update: environment steps per gradient step.
     """
 
     n_envs: int
@@ -272,17 +301,34 @@ class Schedule:
     def steps_per_round(self) -> int:
         return self.train_freq * self.n_envs
 
+    @property
+    def env_steps_per_update(self) -> float:
+        return self.steps_per_round / self.gradient_steps if self.gradient_steps else math.inf
+
 
 def effective_schedule(train_freq: int, gradient_steps: int, n_envs: int) -> Schedule:
-    """Vectorised ``train_freq`` and scaled ``gradient_steps`` for ``n_envs`` environments.
+    """The schedule of ``gradient_steps`` updates every ``train_freq`` vectorised steps with ``n_envs`` envs.
 
-    >>> effective_schedule(100, 100, 4)
-    Schedule(n_envs=4, train_freq=25, gradient_steps=100)
-    >>> effective_schedule(100, 50, 3)
-    Schedule(n_envs=3, train_freq=34, gradient_steps=51)
+    The counts do not depend on ``n_envs`` (the authors' convention); the round grows with it.
+
+    >>> effective_schedule(100, 100, 1).steps_per_round
+    100
+    >>> s = effective_schedule(100, 100, 32)
+    >>> (s.train_freq, s.gradient_steps, s.steps_per_round, s.env_steps_per_update)
+    (100, 100, 3200, 32.0)
     """
-    if n_envs < 1:
+    if not isinstance(n_envs, int) or isinstance(n_envs, bool) or n_envs < 1:
         raise InvalidInputError(f"--envs must be at least 1, got {n_envs}")
+    return Schedule(n_envs=n_envs, train_freq=int(train_freq), gradient_steps=int(gradient_steps))
+
+
+def env_step_schedule(train_freq: int, gradient_steps: int, n_envs: int) -> Schedule:
+    """Convert a schedule counted in *environment* steps (run configs of version 1) to vectorised steps.
+
+    rmeval before config version 2 kept the ratio of updates to environment steps: ``train_freq``
+    environment steps were ``ceil(train_freq / n_envs)`` vectorised steps, with the gradient steps
+    scaled to match. Used to resume such runs unchanged.
+    """
     vec = max(1, math.ceil(train_freq / n_envs))
     grads = max(1, round(gradient_steps * vec * n_envs / train_freq)) if gradient_steps > 0 else 0
     return Schedule(n_envs=n_envs, train_freq=vec, gradient_steps=grads)
@@ -291,12 +337,14 @@ def effective_schedule(train_freq: int, gradient_steps: int, n_envs: int) -> Sch
 __all__ = [
     "ALGOS",
     "PRESETS",
+    "TIME_LIMITS",
     "TRAIN_ENVS",
     "Preset",
     "Schedule",
     "TrainEnv",
     "effective_schedule",
     "env_names",
+    "env_step_schedule",
     "get_preset",
     "get_train_env",
 ]

@@ -68,6 +68,8 @@ class VLMReward:
         alpha: regularisation strength in [0, 1].
         batch_size: frames per forward pass.
         precision: ``fp32``, ``fp16`` or ``bf16``.
+        fit: how frames reach the model (``crop``, ``squash``, ``pad``; None: the model's
+            own preprocessing), see :mod:`rmeval.preprocess`.
         threads: torch CPU threads while embedding (default: torch's count when the reward
             model is built). Training runs the agent's small networks on one thread (many
             threads only add synchronisation there) and gives the CLIP model all of them.
@@ -84,6 +86,7 @@ class VLMReward:
         batch_size: int = 64,
         precision: str = "fp32",
         threads: int | None = None,
+        fit: str | None = None,
     ) -> None:
         import torch
 
@@ -96,13 +99,13 @@ class VLMReward:
         self.alpha = float(alpha)
         self.goal_prompts = list(goal_prompts)
         self.baseline_prompts = list(baseline_prompts)
-        self.embedder = Embedder(model, batch_size=batch_size, precision=precision, cache=None, progress=False)
+        self.embedder = Embedder(model, batch_size=batch_size, precision=precision, cache=None, progress=False, fit=fit)
         self.goal_emb = combine_prompts(self.embedder.embed_texts(self.goal_prompts))
         self.baseline_emb = combine_prompts(self.embedder.embed_texts(self.baseline_prompts)) if self.baseline_prompts else None
         # Fail now (bad alpha, alpha > 0 without a baseline), not in the middle of training.
         regularized_reward(self.goal_emb[None, :], self.goal_emb, self.baseline_emb, self.alpha)
         self._reward = regularized_reward
-        self.name = f"{model.ref.id} alpha={self.alpha:g}"
+        self.name = f"{model.ref.id} alpha={self.alpha:g} fit={self.embedder.preprocess.fit}"
         #: frames embedded so far
         self.n_frames = 0
         self.threads = int(threads) if threads else torch.get_num_threads()

@@ -9,7 +9,13 @@ Algorithm 1 of the paper with stable-baselines3's SAC or DQN:
    (:class:`~rmeval.training.vec_env.RewardSwapVecEnv`);
 4. before each round of updates, the round's rewards are written into the replay buffer
    at the rows of its transitions (:class:`~rmeval.training.callbacks.RewardRelabelCallback`);
-5. the updates run (``gradient_steps`` every ``train_freq`` environment steps).
+5. the updates run (``gradient_steps`` every ``train_freq`` vectorised steps, i.e. every
+   ``train_freq * n_envs`` environment steps: the authors' schedule).
+
+Episodes cut by the time limit are stored as terminal transitions (``time_limit
+"terminal"``: the replay buffer's ``dones`` is 1 and ``timeouts`` 0, so targets do not
+bootstrap) or as truncations (``"truncate"``: ``timeouts`` is 1, and stable-baselines3
+bootstraps from the next state).
 
 Resuming (``resume=True``) loads the last checkpoint of the run folder: the networks, the
 optimisers' state, ``num_timesteps`` and the replay buffer; training then continues up to
@@ -46,6 +52,13 @@ def algorithm_class(algo: str) -> Any:
         return getattr(stable_baselines3, ALGORITHMS[algo])
     except KeyError:
         raise RmevalError(f"unknown algorithm {algo!r}; rmeval trains with {', '.join(ALGORITHMS)}") from None
+
+
+def reward_threads(config: RunConfig) -> int:
+    """The reward model's torch CPU threads: ``--threads``, else :func:`default_reward_threads`."""
+    from rmeval.training.config import default_reward_threads
+
+    return int(config.reward_threads) or default_reward_threads(config.n_envs, config.vec_env)
 
 
 def sb3_device(device: str) -> str:
@@ -85,6 +98,8 @@ def build_reward_model(config: RunConfig, *, weights_dir: str | None = None) -> 
         alpha=config.alpha,
         batch_size=config.embed_batch_size,
         precision=config.precision,
+        threads=reward_threads(config),
+        fit=config.fit,
     )
 
 
@@ -230,7 +245,9 @@ def _algo_kwargs(config: RunConfig) -> dict[str, Any]:
             pk["net_arch"] = list(pk["net_arch"])
         kwargs["policy_kwargs"] = pk
     kwargs["optimize_memory_usage"] = False  # rewards are written back by row
+    # time_limit "terminal": the buffer keeps timeouts at 0, so a time-limit end is a terminal state.
+    kwargs["replay_buffer_kwargs"] = {"handle_timeout_termination": config.time_limit == "truncate"}
     return kwargs
 
 
-__all__ = ["TrainResult", "algorithm_class", "build_reward_model", "train"]
+__all__ = ["TrainResult", "algorithm_class", "build_reward_model", "reward_threads", "train"]
