@@ -15,7 +15,19 @@ def test_defaults_and_normalisation(tmp_path: Path) -> None:
     opts = EmbeddingOptions(batch_size="32", cache_dir=str(tmp_path), weights_dir="~/w")
     assert opts.batch_size == 32 and opts.cache_dir == tmp_path and opts.weights_dir == Path("~/w").expanduser()
     assert EmbeddingOptions(batch_size=" Auto ").batch_size == "auto"
-    assert EmbeddingOptions().embedder_kwargs("m") == {"batch_size": 64, "precision": "fp32", "progress": None, "compile": False}
+    assert EmbeddingOptions().embedder_kwargs("m") == {
+        "batch_size": 64, "precision": "fp32", "progress": None, "compile": False, "fit": "crop"}
+
+
+def test_fit_is_checked_and_defaults_per_dataset():
+    from types import SimpleNamespace
+
+    rendered = SimpleNamespace(metadata=SimpleNamespace(render={"env": "CartPole-v1"}))
+    photo = SimpleNamespace(metadata=SimpleNamespace(render=None))
+    assert EmbeddingOptions().fit_for(rendered) == "squash" and EmbeddingOptions().fit_for(photo) == "crop"
+    assert EmbeddingOptions(fit=" PAD ").fit == "pad" and EmbeddingOptions(fit="pad").fit_for(rendered) == "pad"
+    with pytest.raises(InvalidInputError, match="--fit must be one of crop, squash, pad"):
+        EmbeddingOptions(fit="stretch")
     mixed = EmbeddingOptions(precision={"a": "bf16"})
     assert (mixed.precision_for("a"), mixed.precision_for("b")) == ("bf16", "fp32")
     assert mixed.describe()["precision"] == {"a": "bf16"}
