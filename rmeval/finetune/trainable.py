@@ -38,6 +38,15 @@ class LoRALinear(nn.Module):
         for p in base.parameters():
             p.requires_grad_(False)
 
+    @property
+    def weight(self) -> torch.Tensor:
+        """The frozen base weight (open_clip reads ``c_fc.weight.dtype``)."""
+        return self.base.weight
+
+    @property
+    def bias(self) -> torch.Tensor | None:
+        return self.base.bias
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.base(x) + (x @ self.lora_a.T @ self.lora_b.T) * self.scale
 
