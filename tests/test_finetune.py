@@ -181,7 +181,7 @@ def test_resume_continues_from_the_checkpoint(labelled_set, tmp_path):
 
 def test_card_matches_a_fresh_rmeval_epic_on_the_heldout_part(labelled_set, tmp_path, run):
     out = tmp_path / "ft" / "bars.pt"
-    code, stdout, err = run("finetune", "--dataset", str(labelled_set), "--model", "rmeval-tiny:random",
+    code, _, err = run("finetune", "--dataset", str(labelled_set), "--model", "rmeval-tiny:random",
                             "--out", str(out), "--epochs", "2", "--lr", "1e-3", "--batch-size", "16",
                             "--train", "lora", "--lora-rank", "4", "--resamples", "300", "--device", "cpu",
                             "--no-progress")
