@@ -109,7 +109,7 @@ def test_report_run_plots_the_monitor(tmp_path, run):
     from rmeval.training.monitor import read_monitor
 
     _fake_run(tmp_path / "r", [200, 400, 600], [0.5, 0.4, 0.3])
-    code, out, err = run("report", "--run", str(tmp_path / "r"))
+    code, _, err = run("report", "--run", str(tmp_path / "r"))
     assert code == 0, err
     page = (tmp_path / "r" / "report.html").read_text()
     assert "Reward-hacking monitor" in page and "data:image/png;base64," in page and "Warning rule" in page
