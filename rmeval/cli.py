@@ -15,7 +15,7 @@ from rmeval.errors import RmevalError
 #: Subcommand modules, in the order ``rmeval --help`` lists them.
 SUBCOMMANDS = (
     "models", "epic", "bench", "embed", "render", "scaling", "report", "label", "landscape", "train", "rollout",
-    "evaluate", "cache", "judge_build",
+    "evaluate", "cache", "judge_build", "finetune",
 )
 
 

@@ -79,6 +79,15 @@ _SPECS: tuple[ModelSpec, ...] = (
         0.003,
         "tiny random ViT for tests and offline smoke runs (64 px, 2 layers, embed 32)",
     ),
+    ModelSpec(
+        "rmeval-small",
+        "rmeval-small",
+        None,
+        4.14,
+        0.18,
+        "small random ViT shaped like CartPole's frames (96x144 px, patch 12, 4 layers, embed 64), "
+        "for fine-tuning on this CPU (rmeval finetune)",
+    ),
 )
 
 _REGISTRY: dict[str, ModelSpec] = {s.name: s for s in _SPECS}

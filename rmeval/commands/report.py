@@ -31,6 +31,7 @@ examples:
   rmeval report                                    # reports/ -> reports/cartpole-angle/index.html
   rmeval report --dataset datasets/my-set --out /tmp/reports
   rmeval report --results-dir runs/sweep1 --out runs/sweep1   # results and page in runs/sweep1/
+  rmeval report --run runs/cartpole-ft                         # runs/cartpole-ft/report.html (monitor plots)
 """
 
 
@@ -46,11 +47,30 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         f"`rmeval epic`/`scaling`/`landscape` (default: {DEFAULT_RESULTS_DIR}/)")
     p.add_argument("--labels-db", default=None,
                    help="the labelling app's database (default: $RMEVAL_LABEL_DB, else labels/<dataset>.sqlite if present)")
+    p.add_argument("--run", dest="run_dir", default=None, metavar="RUN",
+                   help="a training run folder: write RUN/report.html (or <out>/report.html when --out is given) "
+                   "with the reward-hacking monitor plotted over training and the checkpoints")
     p.set_defaults(run=run)
+
+
+def _run_page(args: argparse.Namespace) -> int:
+    from rmeval.run_report import run_report_html
+
+    root = Path(args.run_dir).expanduser()
+    if not (root / "config.json").is_file():
+        raise InvalidInputError(f"--run {root} is not a training run folder (no config.json); give the --out of `rmeval train`")
+    target = out_dir(args.out) if args.out != "reports" else root
+    path = target / "report.html"
+    write_text(path, run_report_html(root), what="the run report")
+    say(f"wrote {path}")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
     from rmeval.report import build_report, make_context
+
+    if args.run_dir is not None:
+        return _run_page(args)
 
     if args.results_dir is not None:
         results_dir = Path(args.results_dir).expanduser()

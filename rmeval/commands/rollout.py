@@ -22,8 +22,11 @@ env_reward column.
 The `checkpoint` column names the policy, so the labelling app groups trajectory scores by
 checkpoint. Actions are deterministic unless --stochastic.
 
-By default the last checkpoint is used; --best picks the one with the highest VLM reward
-recorded during training (as the paper does); --checkpoint takes a path or a step.
+By default the last checkpoint is used; --best (or --best reward) picks the one with the
+highest VLM reward recorded during training (as the paper does); --best success the one
+with the highest true success (the share of the policy's recent frames in a goal state by
+the environment's ground-truth predicate) that the reward-hacking monitor measured at the
+checkpoint (monitor.csv); --checkpoint takes a path or a step.
 
 Checkpoints are pickled archives: only roll out runs you made or trust.
 
@@ -39,7 +42,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run", dest="run_dir", metavar="RUN", required=True, help="run folder (from rmeval train)")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--checkpoint", default=None, help="checkpoint file, or a step listed in checkpoints.csv")
-    which.add_argument("--best", action="store_true", help="the checkpoint with the highest recorded VLM reward")
+    which.add_argument("--best", nargs="?", const="reward", default=None, choices=["reward", "success"],
+                       help="the best checkpoint: by the highest recorded training (VLM) reward (--best or --best "
+                       "reward), or by the highest true success the reward-hacking monitor measured (--best success)")
     p.add_argument("--episodes", type=int, default=100, help="episodes to roll out (default: 100)")
     p.add_argument("--seed", type=int, default=0, help="episode e starts from reset(seed=SEED+e) (default: 0)")
     p.add_argument("--stochastic", action="store_true", help="sample actions instead of taking the most likely")
@@ -58,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         args.run_dir,
         args.out,
         checkpoint=args.checkpoint,
-        best=args.best,
+        best=args.best or False,
         episodes=args.episodes,
         seed=args.seed,
         deterministic=not args.stochastic,

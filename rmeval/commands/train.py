@@ -35,6 +35,14 @@ truncate as a truncation (bootstraps; the quick presets' default).
 The run folder (--out) gets config.json, checkpoints/ (every --checkpoint-every steps),
 checkpoints.csv (step, mean VLM and environment return of the last episodes), the replay
 buffer of the last checkpoint and TensorBoard logs (tensorboard --logdir runs/NAME/tb).
+
+Reward-hacking monitor (VLM rewards): every --monitor-every steps and at each checkpoint,
+on the last --monitor-window frames the policy produced: on-policy EPIC between the VLM
+reward and the environment's ground-truth goal predicate (with a bootstrap interval), the
+mean VLM reward and the true success (share of those frames in a goal state), to
+monitor.csv and TensorBoard (plots: rmeval report --run DIR). Warning rule: the mean VLM
+reward rose at each of the last 3 evaluations while the true success fell at each, by at
+least 0.05 in all.
 If the process stops, `rmeval train --resume --out runs/NAME` continues from the last
 checkpoint (step count, replay buffer and optimiser state restored).
 
@@ -116,6 +124,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="torch CPU threads of the reward model (default: half the usable cores, leaving the rest to the "
                    "environments and the agent; too many threads collapse under load)")
     g.add_argument("--weights-dir", default=None, help="where pretrained weights are looked up (default: the Hugging Face cache)")
+    m = p.add_argument_group("reward-hacking monitor (VLM rewards; see rmeval.training.monitor)")
+    m.add_argument("--monitor-every", type=int, default=None,
+                   help="steps between monitor evaluations, also done at each checkpoint (default: a quarter of "
+                   "--checkpoint-every; 0: off)")
+    m.add_argument("--monitor-window", type=int, default=None,
+                   help="recent frames the monitor scores against the ground-truth goal (default: 2000)")
     p.add_argument("--out", default=None, help="run folder (default: runs/ENV-TASK-MODEL-TIME)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.set_defaults(run=run)
@@ -136,6 +150,10 @@ def _check_positive(args: argparse.Namespace) -> None:
         value = getattr(args, name)
         if value is not None and value < 1:
             raise InvalidInputError(f"--{name.replace('_', '-')} must be a positive integer, got {value}")
+    if args.monitor_every is not None and args.monitor_every < 0:
+        raise InvalidInputError(f"--monitor-every must be >= 0 (0 turns the monitor off), got {args.monitor_every}")
+    if args.monitor_window is not None and args.monitor_window < 2:
+        raise InvalidInputError(f"--monitor-window must be at least 2 frames, got {args.monitor_window}")
     if args.learning_starts is not None and args.learning_starts < 0:
         raise InvalidInputError(f"--learning-starts must be >= 0, got {args.learning_starts}")
 
@@ -260,7 +278,8 @@ def _train(cfg: Any, out: Path, args: argparse.Namespace) -> int:
     if args.resume:
         cfg.save(out)  # --steps / --device may have changed
     try:
-        result = train(cfg, out, reward_model=reward_model, resume=args.resume, log=say, weights_dir=args.weights_dir)
+        result = train(cfg, out, reward_model=reward_model, resume=args.resume, log=say, weights_dir=args.weights_dir,
+                       monitor_every=args.monitor_every, monitor_window=args.monitor_window)
     except KeyboardInterrupt:
         warn(f"interrupted; continue from the last checkpoint with: rmeval train --resume --out {shlex.quote(str(out))}")
         raise
@@ -269,6 +288,13 @@ def _train(cfg: Any, out: Path, args: argparse.Namespace) -> int:
     if cfg.uses_vlm and result.frames_scored:
         say(f"reward model: {result.frames_scored:,} frames in {result.reward_seconds:.1f} s "
             f"({result.frames_scored / max(result.reward_seconds, 1e-9):,.0f} frames/s)")
+    if result.monitor_rows:
+        last = result.monitor_rows[-1]
+        epic = "undefined (one class only)" if last["onpolicy_epic"] != last["onpolicy_epic"] else (
+            f"{last['onpolicy_epic']:.4f} [{last['epic_ci_low']:.4f}, {last['epic_ci_high']:.4f}]")
+        say(f"monitor (last {last['frames']:,} frames at step {last['step']:,}): on-policy EPIC {epic}, mean VLM "
+            f"reward {last['vlm_reward_mean']:.4f}, true success {last['true_success']:.3f}; "
+            f"{sum(r['warning'] for r in result.monitor_rows)} warning(s); {out / 'monitor.csv'}")
     if cfg.random_weights:
         warn(RANDOM_WEIGHTS_NOTE.format(models=cfg.model))
     return 0

@@ -32,9 +32,32 @@ def _choice(run_dir: Path, row: pd.Series) -> CheckpointChoice:
                             float(row["mean_vlm_return"]), float(row["mean_env_return"]))
 
 
-def choose_checkpoint(run_dir: str | Path, checkpoint: str | None = None, best: bool = False) -> CheckpointChoice:
+#: What ``--best`` can select by.
+BEST_BY: tuple[str, ...] = ("reward", "success")
+
+
+def best_by_success(root: Path, table: pd.DataFrame) -> pd.Series:
+    """The checkpoint row whose step has the highest true success in ``monitor.csv`` (the later on ties)."""
+    from rmeval.training.monitor import MONITOR_CSV, read_monitor
+
+    monitor = read_monitor(root)
+    if monitor.empty:
+        raise RmevalError(
+            f"{root} has no {MONITOR_CSV} (the reward-hacking monitor runs with VLM rewards): "
+            "select with --best reward or --checkpoint"
+        )
+    success = dict(zip(monitor["step"].astype("int64"), pd.to_numeric(monitor["true_success"], errors="coerce")))
+    values = pd.Series([success.get(int(s), float("nan")) for s in table["step"]], index=table.index, dtype="float64")
+    if not values.notna().any():
+        raise RmevalError(f"no checkpoint step of {root} has a monitor row; select with --best reward or --checkpoint")
+    return table.loc[values[values == values.max()].index[-1]]
+
+
+def choose_checkpoint(run_dir: str | Path, checkpoint: str | None = None, best: bool | str = False) -> CheckpointChoice:
     """The checkpoint to use: ``checkpoint`` (a path, or a step listed in ``checkpoints.csv``),
-    the best one by recorded training reward (``best``), or else the last one."""
+    the best one (``best``: ``"reward"`` or True, by recorded training reward; ``"success"``, by
+    the true success the reward-hacking monitor measured at the checkpoint's step), or else
+    the last one."""
     root = Path(run_dir)
     table = read_checkpoints(root)
     if checkpoint is not None and best:
@@ -58,7 +81,12 @@ def choose_checkpoint(run_dir: str | Path, checkpoint: str | None = None, best: 
         return CheckpointChoice(path, None, path.stem)
     if table.empty:
         raise RmevalError(f"{root} has no checkpoints yet (checkpoints.csv is missing or empty)")
-    row = best_checkpoint(table) if best else table.iloc[-1]
+    if best and best is not True and best not in BEST_BY:
+        raise InvalidInputError(f"--best {best!r}: choose {' or '.join(BEST_BY)}")
+    if best == "success":
+        row = best_by_success(root, table)
+    else:
+        row = best_checkpoint(table) if best else table.iloc[-1]
     return _choice(root, row)
 
 
@@ -149,4 +177,4 @@ def run_episodes(
         env.close()
 
 
-__all__ = ["CheckpointChoice", "Step", "choose_checkpoint", "load_policy", "run_episodes"]
+__all__ = ["BEST_BY", "CheckpointChoice", "Step", "best_by_success", "choose_checkpoint", "load_policy", "run_episodes"]

@@ -148,7 +148,7 @@ def rollout(
     out: str | Path,
     *,
     checkpoint: str | None = None,
-    best: bool = False,
+    best: bool | str = False,
     episodes: int = 100,
     seed: int = 0,
     deterministic: bool = True,

@@ -114,6 +114,7 @@ class TrainResult:
     wall_time_s: float = 0.0
     frames_scored: int = 0
     reward_seconds: float = 0.0
+    monitor_rows: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _log_every(config: RunConfig) -> int:
@@ -132,6 +133,8 @@ def train(
     extra_callbacks: list[Any] | None = None,
     on_relabel: Callable[[np.ndarray, np.ndarray], None] | None = None,
     weights_dir: str | None = None,
+    monitor_every: int | None = None,
+    monitor_window: int | None = None,
 ) -> TrainResult:
     """Train (or resume) the run ``run_dir`` with ``config``.
 
@@ -144,6 +147,10 @@ def train(
         extra_callbacks: more stable-baselines3 callbacks (run after rmeval's).
         on_relabel: ``f(rows, rewards)`` after each write of rewards into the replay buffer.
         weights_dir: where pretrained CLIP weights are looked up.
+        monitor_every: environment steps between evaluations of the reward-hacking monitor
+            (:mod:`rmeval.training.monitor`; VLM rewards only; also at each checkpoint);
+            default a quarter of ``checkpoint_every``; 0 turns the monitor off.
+        monitor_window: recent frames the monitor looks at (default 2,000).
     """
     from stable_baselines3.common.callbacks import CallbackList
     from stable_baselines3.common.logger import configure
@@ -212,7 +219,18 @@ def train(
             wall_time_s=float(state.get("wall_time_s", 0.0)) if state else 0.0,
             log=log,
         )
-        callbacks: list[Any] = [RewardRelabelCallback(env, on_relabel=on_relabel), run_cb, *(extra_callbacks or [])]
+        callbacks: list[Any] = [RewardRelabelCallback(env, on_relabel=on_relabel), run_cb]
+        monitor_cb = None
+        every = config.checkpoint_every // 4 if monitor_every is None else int(monitor_every)
+        if config.uses_vlm and every > 0:
+            from rmeval.training.monitor import DEFAULT_WINDOW, RewardHackingMonitor, monitor_callback
+
+            monitor = RewardHackingMonitor(monitor_window or DEFAULT_WINDOW, seed=config.seed)
+            env.score_hooks.append(lambda frames, rewards, goals: monitor.observe(rewards, goals))
+            monitor_cb = monitor_callback(monitor, folder.root, every=max(every, sched.steps_per_round),
+                                          checkpoint_every=config.checkpoint_every, log=log)
+            callbacks.append(monitor_cb)
+        callbacks.extend(extra_callbacks or [])
         remaining = config.total_steps - start
         t0 = time.perf_counter()
         if remaining > 0:
@@ -231,6 +249,7 @@ def train(
             wall_time_s=time.perf_counter() - t0,
             frames_scored=env.frames_scored,
             reward_seconds=env.reward_seconds,
+            monitor_rows=list(monitor_cb.rows) if monitor_cb is not None else [],
         )
     finally:
         venv.close()

@@ -43,6 +43,8 @@ from rmeval.training.reward_models import RewardModel
 ENV_REWARD_KEY = "env_reward"
 #: ``info`` key of the rendered frame (removed by :class:`RewardSwapVecEnv`).
 FRAME_KEY = "frame"
+#: ``info`` key of the ground-truth goal predicate of the state after the step.
+GOAL_KEY = "is_goal"
 #: Start method of worker processes.
 START_METHOD = "forkserver"
 
@@ -70,8 +72,36 @@ class RenderFrame(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
-def make_env(env_id: str, env_kwargs: dict[str, Any], episode_steps: int, render_frames: bool) -> gym.Env:
-    """One environment: ``gymnasium.make`` + ``Monitor`` (episode returns) + ``RenderFrame``."""
+class PoseGoal(gym.Wrapper):
+    """Put the Humanoid task's pose predicate of the state after each step in ``info["is_goal"]``."""
+
+    def __init__(self, env: gym.Env, predicate: str) -> None:
+        super().__init__(env)
+        from rmeval.envs.pose_predicates import PREDICATES
+
+        if predicate not in PREDICATES:
+            raise InvalidInputError(f"unknown pose predicate {predicate!r}; known: {', '.join(PREDICATES)}")
+        self._predicate = PREDICATES[predicate]
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        from rmeval.envs.pose_predicates import BodyPoints
+
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        info = dict(info)
+        unwrapped = self.env.unwrapped
+        info[GOAL_KEY] = bool(self._predicate(BodyPoints.from_mujoco(unwrapped.model, unwrapped.data)))  # type: ignore[attr-defined]
+        return obs, reward, terminated, truncated, info
+
+
+def make_env(
+    env_id: str, env_kwargs: dict[str, Any], episode_steps: int, render_frames: bool, goal_predicate: str | None = None
+) -> gym.Env:
+    """One environment: ``gymnasium.make`` + ``Monitor`` (episode returns) + ``RenderFrame``.
+
+    ``goal_predicate``: a pose predicate (:data:`rmeval.envs.pose_predicates.PREDICATES`) whose
+    value goes in ``info["is_goal"]`` after each step, for environments that do not set it
+    themselves (the Humanoid); CartPole and MountainCar always do.
+    """
     from rmeval.envs import register_envs
 
     register_envs()
@@ -79,6 +109,8 @@ def make_env(env_id: str, env_kwargs: dict[str, Any], episode_steps: int, render
     kwargs.setdefault("render_mode", "rgb_array")
     env = gym.make(env_id, max_episode_steps=int(episode_steps), **kwargs)
     env = Monitor(env)
+    if goal_predicate:
+        env = PoseGoal(env, goal_predicate)
     if render_frames:
         env = RenderFrame(env)
     return env
@@ -87,8 +119,9 @@ def make_env(env_id: str, env_kwargs: dict[str, Any], episode_steps: int, render
 class _EnvFactory:
     """Picklable ``() -> env`` for worker processes."""
 
-    def __init__(self, env_id: str, env_kwargs: dict[str, Any], episode_steps: int, render_frames: bool) -> None:
-        self.args = (env_id, dict(env_kwargs), int(episode_steps), bool(render_frames))
+    def __init__(self, env_id: str, env_kwargs: dict[str, Any], episode_steps: int, render_frames: bool,
+                 goal_predicate: str | None = None) -> None:
+        self.args = (env_id, dict(env_kwargs), int(episode_steps), bool(render_frames), goal_predicate)
 
     def __call__(self) -> gym.Env:
         return make_env(*self.args)
@@ -97,8 +130,9 @@ class _EnvFactory:
 def make_vec_env(config: RunConfig, *, render_frames: bool, n_envs: int | None = None) -> VecEnv:
     """``n_envs`` (default ``config.n_envs``) environments of the run, seeded later by the algorithm."""
     n = int(n_envs or config.n_envs)
+    predicate = pose_goal_predicate(config) if render_frames else None
     factories: list[Callable[[], gym.Env]] = [
-        _EnvFactory(config.env_id, config.env_kwargs, config.episode_steps, render_frames) for _ in range(n)
+        _EnvFactory(config.env_id, config.env_kwargs, config.episode_steps, render_frames, predicate) for _ in range(n)
     ]
     kind = config.vec_env
     if kind == "auto":
@@ -106,6 +140,15 @@ def make_vec_env(config: RunConfig, *, render_frames: bool, n_envs: int | None =
     if kind == "dummy":
         return DummyVecEnv(factories)
     return SubprocVecEnv(factories, start_method=START_METHOD)
+
+
+def pose_goal_predicate(config: RunConfig) -> str | None:
+    """The pose predicate that labels the run's states (Humanoid tasks), else None."""
+    if config.env != "humanoid":
+        return None
+    from rmeval.envs.tasks import get_task
+
+    return get_task(config.task).predicate
 
 
 class RewardSwapVecEnv(VecEnvWrapper):
@@ -147,8 +190,12 @@ class RewardSwapVecEnv(VecEnvWrapper):
         self.uses_frames = bool(reward_model.uses_frames)
         self.reward_batch = batch
         self._steps_per_batch = batch // n
-        # steps whose frames are not scored yet: (frames (n, H, W, 3), dones (n,), env rewards (n,))
-        self._pending: deque[tuple[np.ndarray, np.ndarray, np.ndarray]] = deque()
+        # steps whose frames are not scored yet: (frames (n, H, W, 3), dones (n,), env rewards (n,),
+        # ground-truth goal flags (n,), NaN where the environment gives none)
+        self._pending: deque[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = deque()
+        #: ``f(frames, rewards, goals)`` called after each scoring: (m, H, W, 3) frames, (m,) model
+        #: rewards, (m,) goal flags (1.0 / 0.0, NaN when unknown), step-major (the reward-hacking monitor).
+        self.score_hooks: list[Callable[[np.ndarray, np.ndarray, np.ndarray], None]] = []
         # scored steps not yet handed out by flush(): rewards (n,)
         self._ready: list[np.ndarray] = []
         self._ep_model = np.zeros(n, dtype=np.float64)
@@ -195,7 +242,8 @@ class RewardSwapVecEnv(VecEnvWrapper):
                 "RewardSwapVecEnv: the environments put no frame in info['frame']; wrap each "
                 "environment in rmeval.training.vec_env.RenderFrame."
             ) from None
-        self._pending.append((frames, dones_arr, env_rewards))
+        goals = np.array([float(info[GOAL_KEY]) if GOAL_KEY in info else np.nan for info in infos], dtype=np.float64)
+        self._pending.append((frames, dones_arr, env_rewards, goals))
         if len(self._pending) >= self._steps_per_batch:
             self._score(self._steps_per_batch)
         return obs, np.full(self.num_envs, np.nan, dtype=np.float32), dones, infos
@@ -220,9 +268,14 @@ class RewardSwapVecEnv(VecEnvWrapper):
             )
         self.frames_scored += len(frames)
         rewards = rewards.reshape(len(steps), self.num_envs)
-        for (_, dones, env_rewards), row in zip(steps, rewards, strict=True):
+        for (_, dones, env_rewards, _), row in zip(steps, rewards, strict=True):
             self._account(row, env_rewards, dones, model_is_env=False)
             self._ready.append(row)
+        if self.score_hooks:
+            goals = np.concatenate([s[3] for s in steps])
+            flat = rewards.reshape(-1)
+            for hook in self.score_hooks:
+                hook(frames, flat, goals)
 
     def _account(self, model_rewards: np.ndarray, env_rewards: np.ndarray, dones: np.ndarray, *, model_is_env: bool) -> None:
         self._ep_model += model_rewards
@@ -288,9 +341,12 @@ class RewardSwapVecEnv(VecEnvWrapper):
 __all__ = [
     "ENV_REWARD_KEY",
     "FRAME_KEY",
+    "GOAL_KEY",
+    "PoseGoal",
     "RenderFrame",
     "RewardSwapVecEnv",
     "make_env",
     "make_vec_env",
+    "pose_goal_predicate",
     "render_frame",
 ]
