@@ -148,6 +148,9 @@ def context(*, need_rater: bool) -> Context:
             detail=str(exc),
         )
     store = open_store(config, dataset)
+    from rmeval.labeling.pages.frame_view import restart_command, server_watch
+
+    server_watch(restart_command(dataset.root, store.path))
     rater = _rater_from_state()
     sidebar(config, dataset, store, rater)
     if store.read_only:

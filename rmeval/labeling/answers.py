@@ -1,0 +1,126 @@
+"""Answers from the labelling page's frame view, bound to the frame the rater saw.
+
+The frame view (a browser component, ``rmeval/labeling/frame_view/``) shows frames and
+owns the keyboard. Each frame *display* gets a number ``seq`` (increasing per browser tab);
+one display takes at most one answer. An answer names the frame shown, the hash of the
+bytes shown, when it was shown and when the key was pressed. The browser keeps sending an
+answer until the server acknowledges it, so this module stores each ``(tab, seq)`` once
+(:meth:`LabelStore.add_answer`) and only for the frame it names, after checking that the
+frame belongs to the dataset and that its file still has the hash shown. Anything else is
+refused, with a reason the page shows; nothing is ever stored on another frame.
+
+Operations (``ops`` in the view's value), each a dict:
+
+- ``{"op": "answer", "seq", "frame", "hash", "label": 1 | 0 | None, "shown_at", "key_at"}``
+  (times in ms since the epoch, browser clock);
+- ``{"op": "undo", "seq", "target"}``: retract this tab's answer number ``target``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from rmeval.errors import RmevalError
+from rmeval.labeling.frame_ids import file_hash
+from rmeval.labeling.storage import LabelStore
+
+__all__ = ["Outcome", "apply_ops", "parse_ops"]
+
+Status = Literal["stored", "already", "undone", "refused"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one operation: ``stored`` (written now), ``already`` (written before:
+    a re-sent answer), ``undone``, or ``refused`` (``message`` says why)."""
+
+    seq: int
+    status: Status
+    frame: str = ""
+    message: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "status": self.status, "frame": self.frame, "message": self.message}
+
+
+def parse_ops(value: object) -> tuple[str, list[dict[str, Any]]]:
+    """``(tab, ops sorted by seq)`` from the view's value; ``("", [])`` when it has none."""
+    if not isinstance(value, Mapping):
+        return "", []
+    tab = value.get("tab")
+    ops = value.get("ops")
+    if not isinstance(tab, str) or not tab or not isinstance(ops, list):
+        return "", []
+    good = [op for op in ops if isinstance(op, Mapping) and isinstance(op.get("seq"), int)]
+    return tab, sorted((dict(op) for op in good), key=lambda op: int(op["seq"]))
+
+
+def apply_ops(
+    store: LabelStore,
+    dataset: str,
+    rater: str,
+    tab: str,
+    ops: Iterable[Mapping[str, Any]],
+    *,
+    root: str | Path,
+    frames: set[str],
+    hash_of: Callable[[Path], str] = file_hash,
+) -> list[Outcome]:
+    """Store or refuse each operation, in ``seq`` order (see the module docstring).
+
+    Args:
+        store: the labels database.
+        dataset: the dataset's name.
+        rater: who answers.
+        tab: the browser tab's id (``session`` of the stored events).
+        ops: the operations.
+        root: the dataset directory (frames are ``root / frame``).
+        frames: the dataset's frame paths.
+        hash_of: the hash of a frame file (default :func:`file_hash`).
+    """
+    out: list[Outcome] = []
+    for op in ops:
+        seq = int(op["seq"])
+        kind = op.get("op")
+        try:
+            if kind == "answer":
+                out.append(_answer(store, dataset, rater, tab, seq, op, Path(root), frames, hash_of))
+            elif kind == "undo":
+                target = op.get("target")
+                if not isinstance(target, int):
+                    out.append(Outcome(seq, "refused", message="an undo without the answer it takes back"))
+                    continue
+                event = store.retract_answer(dataset, rater, session=tab, seq=seq, target_seq=target)
+                out.append(Outcome(seq, "undone", frame="" if event is None else event.frame))
+            else:
+                out.append(Outcome(seq, "refused", message=f"unknown operation {kind!r}"))
+        except RmevalError as exc:
+            out.append(Outcome(seq, "refused", frame=str(op.get("frame", "")), message=f"not saved: {exc}"))
+    return out
+
+
+def _answer(
+    store: LabelStore, dataset: str, rater: str, tab: str, seq: int, op: Mapping[str, Any],
+    root: Path, frames: set[str], hash_of: Callable[[Path], str],
+) -> Outcome:
+    frame = op.get("frame")
+    label = op.get("label")
+    if not isinstance(frame, str) or frame not in frames:
+        return Outcome(seq, "refused", frame=str(frame), message=f"{frame!r} is not a frame of this dataset")
+    if label not in (0, 1, None) or isinstance(label, bool):
+        return Outcome(seq, "refused", frame=frame, message=f"{label!r} is not an answer (1, 0 or skip)")
+    shown = op.get("hash")
+    try:
+        now = hash_of(root / frame)
+    except OSError as exc:
+        return Outcome(seq, "refused", frame=frame, message=f"cannot read {frame}: {exc.strerror}")
+    if shown != now:
+        return Outcome(
+            seq, "refused", frame=frame,
+            message=f"{frame} changed on disk since it was shown (hash {shown} shown, {now} now); reload the page",
+        )
+    _event, new = store.add_answer(dataset, frame, rater, label, session=tab, seq=seq)  # type: ignore[arg-type]
+    return Outcome(seq, "stored" if new else "already", frame=frame)
