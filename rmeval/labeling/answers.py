@@ -122,5 +122,17 @@ def _answer(
             seq, "refused", frame=frame,
             message=f"{frame} changed on disk since it was shown (hash {shown} shown, {now} now); reload the page",
         )
-    _event, new = store.add_answer(dataset, frame, rater, label, session=tab, seq=seq)  # type: ignore[arg-type]
+    shown_at, key_at = _seconds(op.get("shown_at")), _seconds(op.get("key_at"))
+    if shown_at is not None and key_at is not None and key_at < shown_at:
+        return Outcome(seq, "refused", frame=frame, message=f"the key came before {frame} was shown")
+    _event, new = store.add_answer(
+        dataset, frame, rater, label, session=tab, seq=seq, shown_at=shown_at, key_at=key_at  # type: ignore[arg-type]
+    )
     return Outcome(seq, "stored" if new else "already", frame=frame)
+
+
+def _seconds(ms: object) -> float | None:
+    """Browser milliseconds since the epoch as Unix seconds (None when missing)."""
+    if isinstance(ms, bool) or not isinstance(ms, int | float):
+        return None
+    return float(ms) / 1000.0

@@ -38,7 +38,8 @@ episode counts): `dataset`, `episode`, `policy`, `rater`, `n_steps` (episode len
 ``answer_receipts`` -- which answers from the labelling page's frame view are stored, so a
 browser that re-sends an answer (after a reconnect or a server restart) never stores it twice:
 `session` (the browser tab), `seq` (the tab's answer number: one per frame display),
-`event_id` (the ``label_events`` row it produced), primary key (`session`, `seq`). Created
+`event_id` (the ``label_events`` row it produced), `shown_at` / `key_at` (browser clock, Unix
+seconds: when the frame appeared, when the key was pressed; NULL for undos), primary key (`session`, `seq`). Created
 on first use, so databases written before it existed keep working.
 
 Every write is one short ``BEGIN IMMEDIATE`` transaction on its own connection,
@@ -125,6 +126,8 @@ CREATE TABLE IF NOT EXISTS answer_receipts (
     session  TEXT NOT NULL,
     seq      INTEGER NOT NULL,
     event_id INTEGER NOT NULL REFERENCES label_events(id),
+    shown_at REAL,
+    key_at   REAL,
     PRIMARY KEY (session, seq)
 );
 """
@@ -134,6 +137,8 @@ CREATE TABLE IF NOT EXISTS answer_receipts (
     session  TEXT NOT NULL,
     seq      INTEGER NOT NULL,
     event_id INTEGER NOT NULL REFERENCES label_events(id),
+    shown_at REAL,
+    key_at   REAL,
     PRIMARY KEY (session, seq)
 )
 """
@@ -501,7 +506,8 @@ class LabelStore:
             return n
 
     def add_answer(
-        self, dataset: str, frame: str, rater: str, label: int | None, *, session: str, seq: int
+        self, dataset: str, frame: str, rater: str, label: int | None, *, session: str, seq: int,
+        shown_at: float | None = None, key_at: float | None = None,
     ) -> tuple[int, bool]:
         """Record the answer number ``seq`` of browser tab ``session`` once; commit it.
 
@@ -531,7 +537,8 @@ class LabelStore:
             )
             event_id = int(cur.lastrowid or 0)
             con.execute(
-                "INSERT INTO answer_receipts (session, seq, event_id) VALUES (?, ?, ?)", (session, int(seq), event_id)
+                "INSERT INTO answer_receipts (session, seq, event_id, shown_at, key_at) VALUES (?, ?, ?, ?, ?)",
+                (session, int(seq), event_id, shown_at, key_at),
             )
             return event_id, True
 

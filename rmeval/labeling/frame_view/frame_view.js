@@ -85,7 +85,10 @@
         if (h !== hashes[posOf.get(frame)]) entry.mismatch = true;
       } catch (e) {
         entry.state = "error"; entry.error = String(e);
-        setTimeout(() => { if (cache.get(frame) === entry) cache.delete(frame); }, 2000);
+        setTimeout(() => {
+          if (cache.get(frame) === entry) cache.delete(frame);
+          if (waitingFor !== null && order[waitingFor] === frame) load(waitingFor);
+        }, 1000);
       }
       if (waitingFor !== null && order[waitingFor] === frame) show(waitingFor);
     })();
@@ -111,6 +114,7 @@
     const entry = cache.get(frame);
     if (!entry || entry.state !== "ready") {
       display = null; waitingFor = p;
+      $("caption").textContent = "Loading frame " + (p + 1) + " of " + order.length + " (" + frame + ")...";
       $("box").replaceChildren(Object.assign(document.createElement("div"), { id: "loading", textContent: entry && entry.state === "error" ? "Cannot load " + frame + " (" + entry.error + "); retrying..." : "Loading the frame..." }));
       load(p); refreshPanel(); return;
     }
@@ -146,7 +150,10 @@
       (pend ? '<span class="warn">' + pend + " answer" + (pend > 1 ? "s" : "") + " waiting for the server</span>" : "");
   }
 
+  let warnUntil = 0;
   function note(text, level) {
+    if (!level && Date.now() < warnUntil) return;   // keep a warning in view a few seconds
+    if (level) warnUntil = Date.now() + 4000;
     const el = $("note"); el.textContent = text || "\u00a0"; el.className = "note" + (level ? " " + level : "");
   }
 
@@ -233,7 +240,7 @@
     const known = k in KEYS || k === "u" || k === "j" || k === "ArrowLeft" || k === "ArrowRight";
     if (!known) return;
     e.preventDefault(); e.stopPropagation();
-    const keyAt = performance.timeOrigin + e.timeStamp;
+    const keyAt = now();
     if (e.repeat) { stats.ignored++; note("Held key ignored: press once per frame.", "warn"); return; }
     if (k in KEYS) answer(KEYS[k], keyAt, "key " + e.key.toUpperCase());
     else if (k === "u") undo();
@@ -267,7 +274,7 @@
     // a closed choice box (e.g. the Order select after a choice) keeps focus and would eat the keys: release it
     if (parentDoc) {
       const el = parentDoc.activeElement;
-      if (el && el.getAttribute && el.getAttribute("role") === "combobox" && el.getAttribute("aria-expanded") === "false" && el.readOnly !== false) {
+      if (el && el.getAttribute && el.getAttribute("role") === "combobox" && el.getAttribute("aria-expanded") === "false") {
         if (el.closest && el.closest("[data-testid='stSidebar']") && el.dataset.rmevalTyping !== "1") el.blur();
       }
     }
@@ -280,7 +287,7 @@
   $("box").addEventListener("click", () => { window.focus(); checkListening(); });
   window.addEventListener("focus", checkListening); window.addEventListener("blur", () => setTimeout(checkListening, 0));
 
-  for (const b of document.querySelectorAll("button.answer")) b.addEventListener("click", (e) => { answer(Number(b.dataset.label), performance.timeOrigin + e.timeStamp, "click"); b.blur(); window.focus(); });
+  for (const b of document.querySelectorAll("button.answer")) b.addEventListener("click", (e) => { answer(Number(b.dataset.label), now(), "click"); b.blur(); window.focus(); });
   $("b-undo").addEventListener("click", () => undo());
   $("b-jump").addEventListener("click", () => jump());
   $("b-prev").addEventListener("click", () => step(-1));
