@@ -68,8 +68,12 @@ def apply_ops(
     root: str | Path,
     frames: set[str],
     hash_of: Callable[[Path], str] = file_hash,
+    done: set[int] | None = None,
 ) -> list[Outcome]:
     """Store or refuse each operation, in ``seq`` order (see the module docstring).
+
+    Consecutive answers are written in one transaction. ``done`` (updated here) holds the
+    seqs already stored by this server process, skipped without touching the database.
 
     Args:
         store: the labels database.
@@ -80,32 +84,59 @@ def apply_ops(
         root: the dataset directory (frames are ``root / frame``).
         frames: the dataset's frame paths.
         hash_of: the hash of a frame file (default :func:`file_hash`).
+        done: seqs of this tab known to be stored (a cache; the receipts in the database decide).
     """
+    done = set() if done is None else done
     out: list[Outcome] = []
+    batch: list[tuple[int, str, int | None, float | None, float | None]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        try:
+            for seq, _event, new in store.add_answers(dataset, rater, batch, session=tab):
+                done.add(seq)
+                frame = next(b[1] for b in batch if b[0] == seq)
+                out.append(Outcome(seq, "stored" if new else "already", frame=frame))
+        except RmevalError as exc:
+            out.extend(Outcome(b[0], "refused", frame=b[1], message=f"not saved: {exc}") for b in batch)
+        batch.clear()
+
     for op in ops:
         seq = int(op["seq"])
+        if seq in done:
+            out.append(Outcome(seq, "already", frame=str(op.get("frame", ""))))
+            continue
         kind = op.get("op")
+        if kind == "answer":
+            checked = _check_answer(seq, op, Path(root), frames, hash_of)
+            if isinstance(checked, Outcome):
+                out.append(checked)
+            else:
+                batch.append(checked)
+            continue
+        flush()
         try:
-            if kind == "answer":
-                out.append(_answer(store, dataset, rater, tab, seq, op, Path(root), frames, hash_of))
-            elif kind == "undo":
+            if kind == "undo":
                 target = op.get("target")
                 if not isinstance(target, int):
                     out.append(Outcome(seq, "refused", message="an undo without the answer it takes back"))
                     continue
                 event = store.retract_answer(dataset, rater, session=tab, seq=seq, target_seq=target)
+                done.add(seq)
                 out.append(Outcome(seq, "undone", frame="" if event is None else event.frame))
             else:
                 out.append(Outcome(seq, "refused", message=f"unknown operation {kind!r}"))
         except RmevalError as exc:
             out.append(Outcome(seq, "refused", frame=str(op.get("frame", "")), message=f"not saved: {exc}"))
-    return out
+    flush()
+    return sorted(out, key=lambda o: o.seq)
 
 
-def _answer(
-    store: LabelStore, dataset: str, rater: str, tab: str, seq: int, op: Mapping[str, Any],
-    root: Path, frames: set[str], hash_of: Callable[[Path], str],
-) -> Outcome:
+def _check_answer(
+    seq: int, op: Mapping[str, Any], root: Path, frames: set[str], hash_of: Callable[[Path], str]
+) -> Outcome | tuple[int, str, int | None, float | None, float | None]:
+    """The answer as a row for :meth:`LabelStore.add_answers`, or why it is refused."""
     frame = op.get("frame")
     label = op.get("label")
     if not isinstance(frame, str) or frame not in frames:
@@ -125,10 +156,7 @@ def _answer(
     shown_at, key_at = _seconds(op.get("shown_at")), _seconds(op.get("key_at"))
     if shown_at is not None and key_at is not None and key_at < shown_at:
         return Outcome(seq, "refused", frame=frame, message=f"the key came before {frame} was shown")
-    _event, new = store.add_answer(
-        dataset, frame, rater, label, session=tab, seq=seq, shown_at=shown_at, key_at=key_at  # type: ignore[arg-type]
-    )
-    return Outcome(seq, "stored" if new else "already", frame=frame)
+    return seq, frame, label, shown_at, key_at
 
 
 def _seconds(ms: object) -> float | None:

@@ -542,6 +542,49 @@ class LabelStore:
             )
             return event_id, True
 
+    def add_answers(
+        self, dataset: str, rater: str, answers: Iterable[tuple[int, str, int | None, float | None, float | None]],
+        *, session: str,
+    ) -> list[tuple[int, int, bool]]:
+        """:meth:`add_answer` for many ``(seq, frame, label, shown_at, key_at)`` in one transaction.
+
+        Returns ``(seq, event_id, new)`` per answer, in the order given.
+        """
+        dataset = _check_text(dataset, "dataset")
+        rater = check_rater(rater)
+        session = _check_text(session, "session")
+        items = []
+        for seq, frame, label, shown_at, key_at in answers:
+            if label is not None and label not in (0, 1):
+                raise InvalidInputError(f"label must be 1 (goal), 0 (not goal) or None (skip), not {label!r}")
+            items.append((int(seq), _check_text(frame, "frame"), label, shown_at, key_at))
+        out: list[tuple[int, int, bool]] = []
+        if not items:
+            return out
+        with self._writing("save the labels") as con:
+            con.execute(_RECEIPTS_SQL)
+            now = time.time()
+            for seq, frame, label, shown_at, key_at in items:
+                row = con.execute(
+                    "SELECT event_id FROM answer_receipts WHERE session = ? AND seq = ?", (session, seq)
+                ).fetchone()
+                if row is not None:
+                    out.append((seq, int(row[0]), False))
+                    continue
+                cur = con.execute(
+                    "INSERT INTO label_events (dataset, frame, rater, kind, label, source, session, time) "
+                    "VALUES (?, ?, ?, ?, ?, 'app', ?, ?)",
+                    (dataset, frame, rater, "skip" if label is None else "label",
+                     None if label is None else int(label), session, now),
+                )
+                event_id = int(cur.lastrowid or 0)
+                con.execute(
+                    "INSERT INTO answer_receipts (session, seq, event_id, shown_at, key_at) VALUES (?, ?, ?, ?, ?)",
+                    (session, seq, event_id, shown_at, key_at),
+                )
+                out.append((seq, event_id, True))
+        return out
+
     def retract_answer(self, dataset: str, rater: str, *, session: str, seq: int, target_seq: int) -> LabelEvent | None:
         """Undo number ``seq`` of tab ``session``: retract that tab's answer ``target_seq`` once.
 

@@ -44,15 +44,15 @@ def test_double_press_30ms_apart_saves_one_answer(server, page):
     page.keyboard.press("g")
     page.wait_for_timeout(1500)
     rows = receipts(server.db)
-    # Frame 0 once. The second press is either taken as a bounce (frame 1 on screen for under
-    # 80 ms: ignored, with a note) or, when the machine delayed it, saved on frame 1, which was
-    # on screen by then. Never on a frame that was not shown, never twice on one display.
+    # Frame 0 once. The second press is either ignored with a note (pressed before frame 1 was
+    # painted) or saved on frame 1, which was on screen by then. Never on a frame that was not
+    # shown, never twice on one display.
     assert rows[0][:3] == ("frames/000000.png", "label", 1)
     if len(rows) == 1:
         wait_frame(page, "frames/000001.png")
     else:
         assert len(rows) == 2 and rows[1][:3] == ("frames/000001.png", "label", 1)
-        assert rows[1][4] - rows[1][3] >= 0.08  # key_at - shown_at: it was on screen 80 ms or more
+        assert rows[1][4] >= rows[1][3]  # key_at >= shown_at: frame 1 was painted before the key
         wait_frame(page, "frames/000002.png")
     assert all(key_at >= shown_at for *_, shown_at, key_at in rows)
 
@@ -105,6 +105,7 @@ def test_keys_after_kill_9_and_restart_are_saved_on_the_frames_shown(server, pag
     page.keyboard.press("g")
     wait_frame(page, "frames/000001.png")
     assert wait_rows(server.db, 1, page) == [("frames/000000.png", "label", 1)]
+    view(page).locator("#progress", has_text="waiting").wait_for(state="detached")  # acknowledged
     server.kill()
     view(page).locator("#down", has_text="rmeval label --dataset").wait_for()
     page.locator("#rmeval-server-down", has_text="--port").wait_for()  # the banner over the page

@@ -3,10 +3,11 @@
 // setFrameHeight); no build step. See rmeval/labeling/answers.py for what the server does.
 "use strict";
 (function () {
-  const PREFETCH = 10;          // upcoming frames kept decoded
+  const PREFETCH = 30;          // upcoming frames kept decoded
+  const FETCH_AHEAD = 400;      // upcoming frames whose bytes are fetched ahead
+  const SEND_MS = 250;          // least time between two messages to the server
   const RESEND_MS = 1500;       // re-send unacknowledged answers after this long
   const HEALTH_MS = 1000;       // server health poll
-  const MIN_DWELL_MS = 80;      // a key this soon after a frame appeared is a bounce of the previous key
   const LABEL_TEXT = { "1": "Goal", "0": "Not goal", "-1": "Skip" };
   const KEYS = { g: 1, n: 0, s: -1 };
 
@@ -18,12 +19,13 @@
   let pos = null;               // position shown (null: nothing to show)
   let display = null;           // {seq, frame, hash, shownAt, answered}
   let waitingFor = null;
+  let evAt = null;              // the key event's own timestamp (for the benchmark)
   let latencyFrom = null;       // key time of the answer whose next frame is not on screen yet
   const cache = new Map();      // frame -> {state: 'loading'|'ready'|'error', img, hash, error}
   let state = null;             // persisted per tab: {tab, seq, nonce, pending: [ops], history: [{seq, frame}]}
   let storageKey = null;
   let lastSend = 0, healthFails = 0, serverDown = false;
-  const stats = { keys: [], dropped: 0, ignored: 0 };
+  const stats = { keys: [], dropped: 0, ignored: 0, answers: [], drops: [], errors: 0, loads: [] };
   window.__rmevalFrameView = stats;   // read by the benchmark
 
   const $ = (id) => document.getElementById(id);
@@ -66,39 +68,69 @@
     const d = new Uint8Array(await crypto.subtle.digest("SHA-256", buf));
     return Array.from(d.slice(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
   }
-  function load(p) {
+  // Bytes of up to FETCH_AHEAD upcoming frames are fetched (3 at a time) and hashed early, so a
+  // busy server does not hold up the next frame; the next PREFETCH are also decoded.
+  const queue = []; let active = 0;
+  function load(p, urgent) {
     const frame = order[p];
-    if (frame === undefined || cache.has(frame)) return;
-    const entry = { state: "loading" };
-    cache.set(frame, entry);
-    (async () => {
-      try {
-        const r = await fetch(args.base + frame.split("/").map(encodeURIComponent).join("/"), { cache: "no-store" });
-        if (!r.ok) throw new Error("HTTP " + r.status);
-        const buf = await r.arrayBuffer();
-        const h = (await sha16(buf)) || hashes[p];
-        const img = new Image();
-        img.alt = frame; img.draggable = false;
-        img.src = URL.createObjectURL(new Blob([buf], { type: "image/png" }));
-        await img.decode();
-        entry.img = img; entry.hash = h; entry.state = "ready";
-        if (h !== hashes[posOf.get(frame)]) entry.mismatch = true;
-      } catch (e) {
-        entry.state = "error"; entry.error = String(e);
-        setTimeout(() => {
-          if (cache.get(frame) === entry) cache.delete(frame);
-          if (waitingFor !== null && order[waitingFor] === frame) load(waitingFor);
-        }, 1000);
-      }
+    if (frame === undefined) return;
+    const entry = cache.get(frame);
+    if (entry) {
+      if (entry.state === "fetched" && (urgent || near(p))) decode(entry, frame);
+      if (entry.state === "queued" && urgent) { const k = queue.indexOf(p); if (k > 0) { queue.splice(k, 1); queue.unshift(p); } }
+      return;
+    }
+    if (urgent) queue.unshift(p); else queue.push(p);
+    cache.set(frame, { state: "queued", t0: now() });
+    pump();
+  }
+  const near = (p) => pos !== null && p >= pos && p <= pos + PREFETCH * 2;
+  function pump() {
+    while (active < 3 && queue.length) {
+      const p = queue.shift();
+      const frame = order[p];
+      const entry = cache.get(frame);
+      if (!entry || entry.state !== "queued") continue;
+      entry.state = "loading"; active++;
+      fetchOne(p, frame, entry).finally(() => { active--; pump(); });
+    }
+  }
+  async function fetchOne(p, frame, entry) {
+    try {
+      const r = await fetch(args.base + frame.split("/").map(encodeURIComponent).join("/"), { cache: "no-store" });
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      const buf = await r.arrayBuffer();
+      entry.hash = (await sha16(buf)) || hashes[p];
+      entry.url = URL.createObjectURL(new Blob([buf], { type: "image/png" }));
+      entry.state = "fetched";
+      if (entry.hash !== hashes[p]) entry.mismatch = true;
+      if (near(p) || waitingFor === p) decode(entry, frame);
+    } catch (e) {
+      entry.state = "error"; entry.error = String(e); stats.errors++;
+      setTimeout(() => {
+        if (cache.get(frame) === entry) cache.delete(frame);
+        if (waitingFor !== null && order[waitingFor] === frame) load(waitingFor, true);
+      }, 1000);
       if (waitingFor !== null && order[waitingFor] === frame) show(waitingFor);
-    })();
+    }
+  }
+  async function decode(entry, frame) {
+    if (entry.decoding) return;
+    entry.decoding = true;
+    const img = new Image();
+    img.alt = frame; img.draggable = false; img.src = entry.url;
+    try { await img.decode(); } catch (e) { /* shown anyway */ }
+    entry.img = img; entry.state = "ready";
+    stats.loads.push([posOf.get(frame), Math.round(entry.t0), Math.round(now() - entry.t0)]);
+    if (waitingFor !== null && order[waitingFor] === frame) show(waitingFor);
   }
   function prefetch() {
     if (pos === null) return;
-    let n = 0;
-    for (let p = pos + 1; p < order.length && n < PREFETCH; p++) if (unanswered(answerAt(p))) { load(p); n++; }
-    load(pos); load(pos - 1); load(pos + 1);
+    load(pos, true);
     const j = nextWhere(pos + 1, unlabelled); if (j !== null) load(j);
+    load(pos + 1); load(pos - 1);
+    let n = 0;
+    for (let p = pos + 1; p < order.length && n < FETCH_AHEAD; p++) if (unanswered(answerAt(p))) { load(p); n++; }
   }
 
   // ------------------------------------------------------------------ showing a frame
@@ -116,13 +148,15 @@
       display = null; waitingFor = p;
       $("caption").textContent = "Loading frame " + (p + 1) + " of " + order.length + " (" + frame + ")...";
       $("box").replaceChildren(Object.assign(document.createElement("div"), { id: "loading", textContent: entry && entry.state === "error" ? "Cannot load " + frame + " (" + entry.error + "); retrying..." : "Loading the frame..." }));
-      load(p); refreshPanel(); return;
+      load(p, true); refreshPanel(); return;
     }
     waitingFor = null;
     $("box").replaceChildren(entry.img);
     entry.img.style.imageRendering = entry.img.naturalWidth * 2 <= $("box").clientWidth ? "pixelated" : "auto";
     state.seq += 1;
-    display = { seq: state.seq, frame, hash: entry.hash, shownAt: now(), answered: false, pos: p };
+    const shown = { seq: state.seq, frame, hash: entry.hash, shownAt: now(), paintedAt: null, answered: false, pos: p };
+    display = shown;
+    requestAnimationFrame(() => { shown.paintedAt = now(); });   // the frame is on screen from this paint on
     saveState();
     $("caption").textContent = "Frame " + (p + 1) + " of " + order.length + " in this order \u00b7 " + info[p] + " \u00b7 " + frame;
     if (latencyFrom !== null) { markShown(latencyFrom); latencyFrom = null; }
@@ -161,13 +195,13 @@
   function answer(label, keyAt, how) {
     if (args.read_only) { note("The labels database is read-only: nothing can be saved.", "error"); return; }
     if (display === null) {
-      stats.dropped++;
+      stats.dropped++; stats.drops.push({ pos: waitingFor, t: now(), state: waitingFor === null ? "none" : (cache.get(order[waitingFor]) || {}).state });
       note("Not saved: the " + how + " came while the next frame was still loading (nothing was on screen). Press it again now.", "warn");
       return;
     }
-    if (keyAt - display.shownAt < MIN_DWELL_MS && how !== "click") {
+    if (display.paintedAt === null || keyAt < display.paintedAt) {
       stats.ignored++;
-      note("Ignored a second " + how + " " + Math.max(0, Math.round(keyAt - display.shownAt)) + " ms after " + display.frame + " appeared (a double press?). Press again to answer it.", "warn");
+      note("Ignored a " + how + " pressed before " + display.frame + " was on screen (a double press?). Press again to answer it.", "warn");
       return;
     }
     if (display.answered) {
@@ -176,8 +210,9 @@
       return;
     }
     const op = { op: "answer", seq: display.seq, frame: display.frame, hash: display.hash,
-                 label: label === -1 ? null : label, shown_at: Math.round(display.shownAt), key_at: Math.round(keyAt) };
+                 label: label === -1 ? null : label, shown_at: Math.round(display.paintedAt), key_at: Math.round(keyAt) };
     display.answered = true; display.label = label;
+    stats.answers.push({ seq: op.seq, frame: op.frame, label: op.label });
     state.pending.push(op);
     state.history.push({ seq: op.seq, frame: op.frame, label });
     if (state.history.length > 500) state.history.shift();
@@ -191,7 +226,7 @@
   function markShown(keyAt) {
     // time from the key press to the frame on screen: measured at the next paint
     const seq = display.seq;
-    requestAnimationFrame(() => { const t = now(); stats.keys.push({ seq, key_at: keyAt, shown_at: t, ms: t - keyAt }); if (stats.keys.length > 5000) stats.keys.shift(); });
+    requestAnimationFrame(() => { const t = now(); stats.keys.push({ seq, key_at: keyAt, shown_at: t, ms: t - keyAt, ev_ms: evAt === null ? null : t - evAt }); if (stats.keys.length > 5000) stats.keys.shift(); });
   }
   function undo() {
     if (args.read_only) return;
@@ -217,7 +252,15 @@
     show(p);
   }
 
+  // At most one message every SEND_MS (answers in between go together): fewer reruns of a busy server.
+  let sendTimer = null;
   function send() {
+    if (sendTimer !== null) return;
+    const wait = lastSend + SEND_MS - Date.now();
+    if (wait > 0) { sendTimer = setTimeout(() => { sendTimer = null; sendNow(); }, wait); return; }
+    sendNow();
+  }
+  function sendNow() {
     state.nonce += 1; saveState(); lastSend = Date.now();
     post("streamlit:setComponentValue", { value: { tab: state.tab, nonce: state.nonce, ops: state.pending }, dataType: "json" });
   }
@@ -240,7 +283,10 @@
     const known = k in KEYS || k === "u" || k === "j" || k === "ArrowLeft" || k === "ArrowRight";
     if (!known) return;
     e.preventDefault(); e.stopPropagation();
-    const keyAt = now();
+    // when the key was pressed: the event's own timestamp, in its window's clock
+    const ev = (e.view && e.view.performance) || performance;
+    evAt = Math.min(now(), ev.timeOrigin + e.timeStamp);
+    const keyAt = evAt;
     if (e.repeat) { stats.ignored++; note("Held key ignored: press once per frame.", "warn"); return; }
     if (k in KEYS) answer(KEYS[k], keyAt, "key " + e.key.toUpperCase());
     else if (k === "u") undo();
@@ -287,7 +333,7 @@
   $("box").addEventListener("click", () => { window.focus(); checkListening(); });
   window.addEventListener("focus", checkListening); window.addEventListener("blur", () => setTimeout(checkListening, 0));
 
-  for (const b of document.querySelectorAll("button.answer")) b.addEventListener("click", (e) => { answer(Number(b.dataset.label), now(), "click"); b.blur(); window.focus(); });
+  for (const b of document.querySelectorAll("button.answer")) b.addEventListener("click", (e) => { answer(Number(b.dataset.label), Math.min(now(), ((e.view && e.view.performance) || performance).timeOrigin + e.timeStamp), "click"); b.blur(); window.focus(); });
   $("b-undo").addEventListener("click", () => undo());
   $("b-jump").addEventListener("click", () => jump());
   $("b-prev").addEventListener("click", () => step(-1));

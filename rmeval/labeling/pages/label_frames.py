@@ -24,6 +24,7 @@ from rmeval.labeling.pages.frame_view import frame_view, frames_base, restart_co
 KEY = "lf_key"
 ORDER = "lf_order"
 SKIP = -1  # a skip, in the answers sent to the view
+DONE = "lf_done"  # seqs of each tab stored by this server process
 
 
 @st.cache_data(show_spinner="Hashing the frames...", max_entries=4)
@@ -76,6 +77,52 @@ def _instructions(ctx: common.Context) -> None:
                 k += 1
 
 
+def _store_answers(ctx: common.Context) -> list[Outcome]:
+    """Store what the view sent (answers bound to the frames shown); their outcomes."""
+    assert ctx.rater is not None
+    tab, ops = parse_ops(st.session_state.get("lf_view"))
+    if not ops:
+        return []
+    done = st.session_state.setdefault(DONE, {}).setdefault(tab, set())
+    return apply_ops(ctx.store, ctx.dataset.name, ctx.rater, tab, ops, root=ctx.dataset.root,
+                     frames=set(ctx.frames), done=done)
+
+
+@st.fragment
+def _view(ctx: common.Context, order: np.ndarray, order_key: str) -> None:
+    """The frame view. A key in it reruns only this fragment: store the answers, send the acks."""
+    assert ctx.rater is not None
+    ds, store, rater, frames = ctx.dataset, ctx.store, ctx.rater, ctx.frames
+    outcomes = _store_answers(ctx)
+    try:
+        mine = store.current_labels(ds.name, rater)
+    except RmevalError as exc:
+        common.fail(f"Cannot read the labels: {exc}")
+    stamp = common.dataset_stamp(ds.root)
+    hashes = _hashes(str(ds.root), stamp, tuple(frames))
+    given = {f: (SKIP if pd.isna(v) else int(v)) for f, v in zip(mine["frame"], mine["label"])}
+    idx = ds.index
+    ordered = [int(r) for r in order]
+    h, w = ds.frame_size
+    frame_view(
+        key="lf_view",
+        dataset=ds.name,
+        rater=rater,
+        order_key=order_key,
+        order=[frames[r] for r in ordered],
+        hashes=[hashes[r] for r in ordered],
+        info=[f"row {r} · episode {int(idx['episode'].iat[r])} · step {int(idx['step'].iat[r])}" for r in ordered],
+        answers=[given.get(frames[r]) for r in ordered],
+        outcomes=[o.as_dict() for o in outcomes],
+        base=frames_base(ds.root),
+        frame_w=int(w),
+        frame_h=int(h),
+        max_height=560,
+        read_only=bool(store.read_only),
+        restart=restart_command(ds.root, store.path),
+    )
+
+
 def render() -> None:
     ctx = common.context(need_rater=True)
     assert ctx.rater is not None
@@ -92,12 +139,7 @@ def render() -> None:
             seed = int(st.number_input("Random seed", min_value=0, value=0, step=1, key="lf_seed"))
         st.caption("Keys: **G** goal · **N** not goal · **S** skip · **U** undo · **J** next unlabelled · **←/→** browse")
 
-    # Store what the view sent (answers bound to the frames shown) before reading the labels.
-    tab, ops = parse_ops(st.session_state.get("lf_view"))
-    outcomes: list[Outcome] = []
-    if ops:
-        outcomes = apply_ops(store, ds.name, rater, tab, ops, root=ds.root, frames=set(frames))
-
+    _store_answers(ctx)
     try:
         everyone = store.current_labels(ds.name)
     except RmevalError as exc:
@@ -117,29 +159,7 @@ def render() -> None:
     st.markdown(f"##### Goal: *{goal}*")
     _instructions(ctx)
 
-    hashes = _hashes(str(ds.root), stamp, tuple(frames))
-    mine = everyone[everyone["rater"] == rater]
-    given = {f: (SKIP if pd.isna(v) else int(v)) for f, v in zip(mine["frame"], mine["label"])}
-    idx = ds.index
-    ordered = [int(r) for r in order]
-    h, w = ds.frame_size
-    frame_view(
-        key="lf_view",
-        dataset=ds.name,
-        rater=rater,
-        order_key=repr(key),
-        order=[frames[r] for r in ordered],
-        hashes=[hashes[r] for r in ordered],
-        info=[f"row {r} · episode {int(idx['episode'].iat[r])} · step {int(idx['step'].iat[r])}" for r in ordered],
-        answers=[given.get(frames[r]) for r in ordered],
-        outcomes=[o.as_dict() for o in outcomes],
-        base=frames_base(ds.root),
-        frame_w=int(w),
-        frame_h=int(h),
-        max_height=560,
-        read_only=bool(store.read_only),
-        restart=restart_command(ds.root, store.path),
-    )
+    _view(ctx, order, repr(key))
 
     lab_all = everyone[everyone["label"].notna()]
     n_any = len(set(lab_all["frame"]) & set(frames))
