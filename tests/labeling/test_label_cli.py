@@ -67,7 +67,7 @@ def test_logic_modules_do_not_import_streamlit():
     code = (
         "import sys, rmeval, rmeval.cli, rmeval.commands.label, rmeval.labeling.storage, rmeval.labeling.agreement, "
         "rmeval.labeling.ordering, rmeval.labeling.trajectories, rmeval.labeling.exchange, rmeval.labeling.results, "
-        "rmeval.labeling.cached_rewards, rmeval.labeling.config, rmeval.labeling.media; rmeval.cli.build_parser(); "
+        "rmeval.labeling.cached_rewards, rmeval.labeling.config, rmeval.labeling.answers, rmeval.labeling.frame_ids; rmeval.cli.build_parser(); "
         "print('streamlit' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -15,7 +15,6 @@ import streamlit as st
 from rmeval.errors import RmevalError
 from rmeval.labeling.answers import Outcome, apply_ops, parse_ops
 from rmeval.labeling.exchange import auto_labels
-from rmeval.labeling.frame_ids import frame_hashes
 from rmeval.labeling.ordering import ORDERS, frame_order, informativeness
 from rmeval.labeling.pages import common
 from rmeval.labeling.pages.frame_view import frame_view, frames_base, restart_command
@@ -25,11 +24,6 @@ KEY = "lf_key"
 ORDER = "lf_order"
 SKIP = -1  # a skip, in the answers sent to the view
 DONE = "lf_done"  # seqs of each tab stored by this server process
-
-
-@st.cache_data(show_spinner="Hashing the frames...", max_entries=4)
-def _hashes(root: str, stamp: tuple[int, int], frames: tuple[str, ...]) -> list[str]:
-    return frame_hashes(root, frames)
 
 
 def _order(ctx: common.Context, mode: str, seed: int) -> tuple[np.ndarray, str]:
@@ -98,8 +92,7 @@ def _view(ctx: common.Context, order: np.ndarray, order_key: str) -> None:
         mine = store.current_labels(ds.name, rater)
     except RmevalError as exc:
         common.fail(f"Cannot read the labels: {exc}")
-    stamp = common.dataset_stamp(ds.root)
-    hashes = _hashes(str(ds.root), stamp, tuple(frames))
+    hashes = common.current_frame_hashes(ds)
     given = {f: (SKIP if pd.isna(v) else int(v)) for f, v in zip(mine["frame"], mine["label"])}
     idx = ds.index
     ordered = [int(r) for r in order]
