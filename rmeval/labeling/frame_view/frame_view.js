@@ -409,9 +409,9 @@
       show(start);
     } else refreshPanel();
     if (refused.length) note("Not saved: " + refused.map((o) => o.message).join("; "), "error");
-    else if (Array.isArray(a.outcomes) && a.outcomes.some((o) => o.status === "stored") && !state.pending.length) {
+    else if (Array.isArray(a.outcomes) && a.outcomes.some((o) => o.status === "stored" || o.status === "already") && !state.pending.length) {
       const last = a.outcomes[a.outcomes.length - 1];
-      if (last.status === "stored") note("Saved " + last.frame + ".");
+      if (last.status === "stored" || last.status === "already") note("Saved " + last.frame + ".");
     }
     if (a.boot !== boot) { const again = boot !== null; boot = a.boot; if (again && state.pending.length) send(); }
     if (first && state.pending.length) send();

@@ -132,11 +132,6 @@ def render() -> None:
             seed = int(st.number_input("Random seed", min_value=0, value=0, step=1, key="lf_seed"))
         st.caption("Keys: **G** goal · **N** not goal · **S** skip · **U** undo · **J** next unlabelled · **←/→** browse")
 
-    _store_answers(ctx)
-    try:
-        everyone = store.current_labels(ds.name)
-    except RmevalError as exc:
-        common.fail(f"Cannot read the labels: {exc}")
 
     key = (str(ds.root), stamp, n, rater, mode, seed)
     if st.session_state.get(KEY) != key:
@@ -152,7 +147,12 @@ def render() -> None:
     st.markdown(f"##### Goal: *{goal}*")
     _instructions(ctx)
 
-    _view(ctx, order, repr(key))
+    _view(ctx, order, repr(key))  # stores what the view sent, first
+
+    try:
+        everyone = store.current_labels(ds.name)
+    except RmevalError as exc:
+        common.fail(f"Cannot read the labels: {exc}")
 
     lab_all = everyone[everyone["label"].notna()]
     n_any = len(set(lab_all["frame"]) & set(frames))
