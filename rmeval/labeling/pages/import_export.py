@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
+import streamlit.components.v1 as components
 
 from rmeval.dataset import load_dataset
 from rmeval.errors import RmevalError
@@ -36,7 +37,14 @@ def _show_flash(where: str) -> None:
     flash = st.session_state.get(FLASH)
     if flash and flash[2] == where:
         st.session_state.pop(FLASH)
-        {"error": st.error, "success": st.success, "info": st.info}[flash[0]](flash[1])
+        with st.container(key=f"io_msg_{where}"):
+            {"error": st.error, "success": st.success, "info": st.info}[flash[0]](flash[1])
+        # scroll the page so that the message is in view (the button may be far down the page)
+        components.html(
+            "<script>const el = window.parent.document.querySelector('.st-key-io_msg_" + where + "');"
+            "if (el) el.scrollIntoView({block: 'center'});</script>",
+            height=0,
+        )
 
 
 def render() -> None:
