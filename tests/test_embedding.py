@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-import rmeval.embedding as embedding_mod
+import rmeval.embedding.pipeline as embedding_mod
 from rmeval.cache import EmbeddingCache, frame_keys
 from rmeval.embedding import Embedder
 from rmeval.errors import InvalidInputError

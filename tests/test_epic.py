@@ -274,7 +274,7 @@ def test_bootstrap_skips_one_class_resamples(rare: bool) -> None:
 
 
 def test_bootstrap_chunking_and_row_groups_do_not_change_results(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rmeval.epic as epic_mod
+    import rmeval.epic.bootstrap as epic_mod
 
     rewards, labels = _clip_like(100, 4, seed=22)
     ref = epic_bootstrap_ci(rewards, labels, n_resamples=50, seed=4)
@@ -501,7 +501,7 @@ def test_sample_epic_approximates_population_lemma1() -> None:
 
 def test_canonicalize_chunks_agree() -> None:
     # Mean rewards are computed in chunks; a tiny chunk budget must give the same answer.
-    import rmeval.epic as epic_mod
+    import rmeval.epic.sample as epic_mod
 
     batch = _continuous_batch(seed=3, n=50, m=40)
     kw = {"mean_obs": batch["mean_obs"], "mean_act": batch["mean_act"], "gamma": 0.95}

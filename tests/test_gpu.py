@@ -82,7 +82,7 @@ def test_gpu_dataset_pipeline_with_cache_matches_cpu(tmp_path):
     """Disk -> GPU -> cache over several chunks (with repeats across chunks), then all from the cache."""
     import pandas as pd
 
-    import rmeval.embedding as embedding_mod
+    import rmeval.embedding.pipeline as embedding_mod
     from rmeval.cache import EmbeddingCache
     from rmeval.dataset import DatasetMetadata, write_dataset
     from rmeval.embedding import Embedder

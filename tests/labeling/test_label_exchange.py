@@ -90,7 +90,7 @@ def test_apply_labels_keep_unlabelled_and_summary(ruled_dataset):
 
 
 def test_export_to_unwritable_dataset_is_a_clear_error(tiny_dataset, store, monkeypatch):
-    import rmeval.dataset as dataset_mod
+    import rmeval.dataset.write as dataset_mod
 
     def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
