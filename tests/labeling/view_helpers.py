@@ -18,8 +18,8 @@ def caption(page) -> str:
 
 
 def wait_frame(page, frame: str, timeout: float = 20_000) -> None:
-    """Wait until ``frame`` is on screen in the view."""
-    view(page).locator("#caption", has_text=frame).wait_for(timeout=timeout)
+    """Wait until ``frame`` is on screen in the view (painted: keys from now on count for it)."""
+    view(page).locator(f"#box[data-shown='{frame}']").wait_for(timeout=timeout)
 
 
 def wait_note(page, text: str, timeout: float = 20_000) -> None:

@@ -138,14 +138,14 @@
     pos = p;
     if (p === null) {
       display = null; waitingFor = null; latencyFrom = null;
-      $("box").replaceChildren(Object.assign(document.createElement("div"), { id: "loading", textContent: "No frame left to answer in this order. Undo, browse with \u2190/\u2192, or jump (J) to a skipped frame." }));
+      delete $("box").dataset.shown; $("box").replaceChildren(Object.assign(document.createElement("div"), { id: "loading", textContent: "No frame left to answer in this order. Undo, browse with \u2190/\u2192, or jump (J) to a skipped frame." }));
       $("caption").textContent = "\u00a0";
       refreshPanel(); return;
     }
     const frame = order[p];
     const entry = cache.get(frame);
     if (!entry || entry.state !== "ready") {
-      display = null; waitingFor = p;
+      display = null; waitingFor = p; delete $("box").dataset.shown;
       $("caption").textContent = "Loading frame " + (p + 1) + " of " + order.length + " (" + frame + ")...";
       $("box").replaceChildren(Object.assign(document.createElement("div"), { id: "loading", textContent: entry && entry.state === "error" ? "Cannot load " + frame + " (" + entry.error + "); retrying..." : "Loading the frame..." }));
       load(p, true); refreshPanel(); return;
@@ -156,7 +156,11 @@
     state.seq += 1;
     const shown = { seq: state.seq, frame, hash: entry.hash, shownAt: now(), paintedAt: null, answered: false, pos: p };
     display = shown;
-    requestAnimationFrame(() => { shown.paintedAt = now(); });   // the frame is on screen from this paint on
+    delete $("box").dataset.shown;
+    requestAnimationFrame(() => {                                // the frame is on screen from this paint on
+      shown.paintedAt = now();
+      if (display === shown) $("box").dataset.shown = frame;
+    });
     saveState();
     $("caption").textContent = "Frame " + (p + 1) + " of " + order.length + " in this order \u00b7 " + info[p] + " \u00b7 " + frame;
     if (latencyFrom !== null) { markShown(latencyFrom); latencyFrom = null; }
@@ -262,7 +266,7 @@
   }
   function sendNow() {
     state.nonce += 1; saveState(); lastSend = Date.now();
-    post("streamlit:setComponentValue", { value: { tab: state.tab, nonce: state.nonce, ops: state.pending }, dataType: "json" });
+    post("streamlit:setComponentValue", { value: { tab: state.tab, nonce: state.nonce, ops: state.pending, have: orderKey }, dataType: "json" });
   }
 
   // ------------------------------------------------------------------ keyboard (iframe and page)
@@ -394,7 +398,10 @@
       for (const o of a.outcomes) if (o.status === "refused") refused.push(o);
       saveState();
     }
-    const newOrder = a.order_key !== orderKey;
+    // The order, hashes and captions come only when this view does not hold them yet (the
+    // value says which order it holds): a short message per answer for a busy server.
+    if (a.order === null && a.order_key !== orderKey) { orderKey = null; sendNow(); return; }
+    const newOrder = a.order !== null && a.order_key !== orderKey;
     if (newOrder) {
       order = a.order; hashes = a.hashes; info = a.info;
       posOf = new Map(order.map((f, i) => [f, i]));

@@ -92,19 +92,26 @@ def _view(ctx: common.Context, order: np.ndarray, order_key: str) -> None:
         mine = store.current_labels(ds.name, rater)
     except RmevalError as exc:
         common.fail(f"Cannot read the labels: {exc}")
-    hashes = common.current_frame_hashes(ds)
     given = {f: (SKIP if pd.isna(v) else int(v)) for f, v in zip(mine["frame"], mine["label"])}
-    idx = ds.index
     ordered = [int(r) for r in order]
     h, w = ds.frame_size
+    value = st.session_state.get("lf_view")
+    held = isinstance(value, dict) and value.get("have") == order_key  # the view has this order already
+    static: dict[str, list[str] | None] = {"order": None, "hashes": None, "info": None}
+    if not held:
+        hashes = common.current_frame_hashes(ds)
+        idx = ds.index
+        static = {
+            "order": [frames[r] for r in ordered],
+            "hashes": [hashes[r] for r in ordered],
+            "info": [f"row {r} · episode {int(idx['episode'].iat[r])} · step {int(idx['step'].iat[r])}" for r in ordered],
+        }
     frame_view(
         key="lf_view",
         dataset=ds.name,
         rater=rater,
         order_key=order_key,
-        order=[frames[r] for r in ordered],
-        hashes=[hashes[r] for r in ordered],
-        info=[f"row {r} · episode {int(idx['episode'].iat[r])} · step {int(idx['step'].iat[r])}" for r in ordered],
+        **static,
         answers=[given.get(frames[r]) for r in ordered],
         outcomes=[o.as_dict() for o in outcomes],
         base=frames_base(ds.root),
