@@ -157,6 +157,11 @@ def main() -> None:
         wrong = sum(1 for seq, f, lab in by_seq if truth.get(seq) != (f, lab))
         print(f"stored answers that differ from the frame/label the page showed at the key: {wrong} of {len(by_seq)}; "
               f"answers the page sent that are not stored: {len(set(truth) - {r[0] for r in by_seq})}")
+        if stats["drops"]:
+            states: dict[str, int] = {}
+            for d in stats["drops"]:
+                states[str(d.get("state"))] = states.get(str(d.get("state")), 0) + 1
+            print(f"the frame awaited at each drop was: {states}")
         if stats["errors"]:
             print(f"frame fetches that failed (retried): {stats['errors']}")
         print(f"load after: {load_average()}")

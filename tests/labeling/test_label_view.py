@@ -71,9 +71,18 @@ def test_held_key_writes_once(server, page):
     assert session == 1
 
 
-def test_key_while_next_frame_loads_is_dropped_not_shifted(server, page):
+def test_key_while_next_frame_loads_is_dropped_not_shifted(tmp_path, tiny_dataset, page, monkeypatch):
+    monkeypatch.setenv("RMEVAL_LABEL_PACK_SIZE", "1")  # one frame per pack: frame 1 can be held back alone
+    server = AppServer(tiny_dataset.root, tmp_path / "labels.sqlite", tmp_path).start()
+    try:
+        _key_while_loading(server, page)
+    finally:
+        server.stop()
+
+
+def _key_while_loading(server, page):
     held = []
-    page.route("**/frames/000001.png", lambda route: held.append(route))  # frame 1 is on its way until we let it through
+    page.route("**/chunk_1.bin", lambda route: held.append(route))  # frame 1 is on its way until we let it through
     open_labeller(page, server.url)
     page.keyboard.press("g")
     view(page).locator("#caption", has_text="Loading frame 2 of 12").wait_for()

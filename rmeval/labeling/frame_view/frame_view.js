@@ -5,7 +5,7 @@
 (function () {
   const PREFETCH = 30;          // upcoming frames kept decoded
   const FETCH_AHEAD = 400;      // upcoming frames whose bytes are fetched ahead
-  const SEND_MS = 250;          // least time between two messages to the server
+  const SEND_MS = 600;          // least time between two messages to the server
   const RESEND_MS = 1500;       // re-send unacknowledged answers after this long
   const HEALTH_MS = 1000;       // server health poll
   const LABEL_TEXT = { "1": "Goal", "0": "Not goal", "-1": "Skip" };
@@ -13,7 +13,7 @@
 
   let args = null;              // last render args
   let mode = "label";
-  let order = [], hashes = [], info = [], serverAns = [];
+  let order = [], hashes = [], info = [], serverAns = [], packs = null;  // packs: {base, size, lengths}
   let posOf = new Map();        // frame -> position in order
   let orderKey = null, boot = null;
   let pos = null;               // position shown (null: nothing to show)
@@ -91,8 +91,51 @@
       const frame = order[p];
       const entry = cache.get(frame);
       if (!entry || entry.state !== "queued") continue;
-      entry.state = "loading"; active++;
-      fetchOne(p, frame, entry).finally(() => { active--; pump(); });
+      active++;
+      if (packs) {
+        // the whole pack holding p: every frame in it not yet fetched comes with it
+        const k = Math.floor(p / packs.size), members = [];
+        for (let q = k * packs.size; q < Math.min(order.length, (k + 1) * packs.size); q++) {
+          let e = cache.get(order[q]);
+          if (!e) { e = { state: "queued", t0: now() }; cache.set(order[q], e); }
+          if (e.state === "queued" || e.state === "error") { e.state = "loading"; members.push(q); }
+        }
+        fetchPack(k, members).finally(() => { active--; pump(); });
+      } else {
+        entry.state = "loading";
+        fetchOne(p, frame, entry).finally(() => { active--; pump(); });
+      }
+    }
+  }
+  async function fetchPack(k, members) {
+    const ord = order;
+    let buf = null;
+    try {
+      const r = await fetch(packs.base + "chunk_" + k + ".bin", { cache: "no-store" });
+      if (!r.ok) throw new Error("HTTP " + r.status);
+      buf = await r.arrayBuffer();
+    } catch (e) { buf = null; stats.errors++; }
+    if (ord !== order) return;          // the order changed meanwhile: these frames are no longer wanted
+    let off = 0;
+    const start = k * packs.size, want = new Set(members);
+    for (let q = start; q < Math.min(order.length, start + packs.size); q++) {
+      const len = packs.lengths[q], frame = order[q], entry = cache.get(frame);
+      if (want.has(q) && entry) {
+        if (buf === null || off + len > buf.byteLength) {
+          entry.state = "error"; entry.error = "the frame pack did not arrive";
+          setTimeout(() => { if (cache.get(frame) === entry) cache.delete(frame); if (waitingFor === q) load(q, true); }, 1000);
+          if (waitingFor === q) show(q);
+        } else {
+          const bytes = buf.slice(off, off + len);
+          entry.hash = (await sha16(bytes)) || hashes[q];
+          if (ord !== order) return;
+          entry.url = URL.createObjectURL(new Blob([bytes], { type: "image/png" }));
+          entry.state = "fetched";
+          if (entry.hash !== hashes[q]) entry.mismatch = true;
+          if (near(q) || waitingFor === q) decode(entry, frame);
+        }
+      }
+      off += len;
     }
   }
   async function fetchOne(p, frame, entry) {
@@ -120,12 +163,24 @@
     const img = new Image();
     img.alt = frame; img.draggable = false; img.src = entry.url;
     try { await img.decode(); } catch (e) { /* shown anyway */ }
-    entry.img = img; entry.state = "ready";
+    entry.img = img; entry.state = "ready"; entry.decoding = false; decoded.add(frame);
     stats.loads.push([posOf.get(frame), Math.round(entry.t0), Math.round(now() - entry.t0)]);
     if (waitingFor !== null && order[waitingFor] === frame) show(waitingFor);
   }
+  const decoded = new Set();     // frames held decoded; far ones are released (the bytes stay)
+  function release() {
+    for (const frame of decoded) {
+      const p = posOf.get(frame);
+      if (p !== undefined && pos !== null && p >= pos - 3 && p <= pos + PREFETCH * 2) continue;
+      if (display && display.frame === frame) continue;
+      const e = cache.get(frame);
+      if (e && e.state === "ready") { e.img = null; e.state = "fetched"; }
+      decoded.delete(frame);
+    }
+  }
   function prefetch() {
     if (pos === null) return;
+    if (decoded.size > PREFETCH * 3) release();
     load(pos, true);
     const j = nextWhere(pos + 1, unlabelled); if (j !== null) load(j);
     load(pos + 1); load(pos - 1);
@@ -403,7 +458,9 @@
     if (a.order === null && a.order_key !== orderKey) { orderKey = null; sendNow(); return; }
     const newOrder = a.order !== null && a.order_key !== orderKey;
     if (newOrder) {
-      order = a.order; hashes = a.hashes; info = a.info;
+      order = a.order; hashes = a.hashes; info = a.info; packs = a.packs || null;
+      for (const e of cache.values()) if (e.url) URL.revokeObjectURL(e.url);
+      cache.clear(); decoded.clear(); queue.length = 0;
       posOf = new Map(order.map((f, i) => [f, i]));
       orderKey = a.order_key;
     }

@@ -11,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import os
 import shlex
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 import streamlit.components.v1 as components
+
+from rmeval.labeling.packs import PACK_SIZE, write_packs
 
 STATIC = Path(__file__).resolve().parents[1] / "frame_view"
 #: Changes with every server process: the browser re-sends unacknowledged answers to a new one.
@@ -31,6 +34,33 @@ def frames_base(root: Path) -> str:
     digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
     comp = components.declare_component(f"frames_{digest}", path=str(root))
     return f"../{comp.name}/"
+
+
+_PACKS: tempfile.TemporaryDirectory[str] | None = None
+
+
+@st.cache_resource(show_spinner="Packing the frames...", max_entries=4)
+def _packs(root: str, stamp: tuple[int, int], frames: tuple[str, ...]) -> tuple[str, list[int]]:
+    global _PACKS
+    if _PACKS is None:
+        _PACKS = tempfile.TemporaryDirectory(prefix="rmeval-label-packs-")
+    sub = hashlib.sha256(repr((root, stamp, frames, pack_size())).encode()).hexdigest()[:16]
+    lengths = write_packs(root, frames, Path(_PACKS.name) / sub, pack_size())
+    return sub, lengths
+
+
+def pack_size() -> int:
+    """Frames per pack: ``RMEVAL_LABEL_PACK_SIZE`` (tests use 1), else :data:`PACK_SIZE`."""
+    text = os.environ.get("RMEVAL_LABEL_PACK_SIZE", "")
+    return int(text) if text.isdigit() and int(text) > 0 else PACK_SIZE
+
+
+def frame_packs(root: Path, stamp: tuple[int, int], frames: list[str]) -> dict[str, Any]:
+    """Packs of ``frames`` (display order) for the view: where they are served, size, lengths."""
+    sub, lengths = _packs(str(root), stamp, tuple(frames))
+    assert _PACKS is not None
+    comp = components.declare_component("frame_packs", path=_PACKS.name)
+    return {"base": f"../{comp.name}/{sub}/", "size": pack_size(), "lengths": lengths}
 
 
 def restart_command(dataset: Path, db: Path) -> str:

@@ -8,6 +8,8 @@ screen; :mod:`rmeval.labeling.answers` stores it for that frame or refuses it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -17,7 +19,7 @@ from rmeval.labeling.answers import Outcome, apply_ops, parse_ops
 from rmeval.labeling.exchange import auto_labels
 from rmeval.labeling.ordering import ORDERS, frame_order, informativeness
 from rmeval.labeling.pages import common
-from rmeval.labeling.pages.frame_view import frame_view, frames_base, restart_command
+from rmeval.labeling.pages.frame_view import frame_packs, frame_view, frames_base, restart_command
 
 # Session-state keys of this page.
 KEY = "lf_key"
@@ -97,12 +99,14 @@ def _view(ctx: common.Context, order: np.ndarray, order_key: str) -> None:
     h, w = ds.frame_size
     value = st.session_state.get("lf_view")
     held = isinstance(value, dict) and value.get("have") == order_key  # the view has this order already
-    static: dict[str, list[str] | None] = {"order": None, "hashes": None, "info": None}
+    static: dict[str, Any] = {"order": None, "hashes": None, "info": None, "packs": None}
     if not held:
         hashes = common.current_frame_hashes(ds)
         idx = ds.index
+        in_order = [frames[r] for r in ordered]
         static = {
-            "order": [frames[r] for r in ordered],
+            "order": in_order,
+            "packs": frame_packs(ds.root, common.dataset_stamp(ds.root), in_order),
             "hashes": [hashes[r] for r in ordered],
             "info": [f"row {r} · episode {int(idx['episode'].iat[r])} · step {int(idx['step'].iat[r])}" for r in ordered],
         }
