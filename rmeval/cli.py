@@ -11,7 +11,7 @@ from rmeval import __version__
 from rmeval.errors import RmevalError
 
 #: Subcommand modules, in the order ``rmeval --help`` lists them.
-SUBCOMMANDS = ("models", "epic", "embed", "render", "scaling", "report", "label", "landscape", "train", "rollout", "evaluate")
+SUBCOMMANDS = ("models", "epic", "bench", "embed", "render", "scaling", "report", "label", "landscape", "train", "rollout", "evaluate")
 
 
 def build_parser() -> argparse.ArgumentParser:

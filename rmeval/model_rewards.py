@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,9 @@ class RewardSettings:
     weights_dir: str | Path | None = None
     progress: bool | None = None
     compile: bool = False
+    #: More prompt sets, name -> (goal prompts, baseline prompts), scored on the same image
+    #: embeddings (``rmeval bench``'s task confusion): ``ModelRewards.extra[name]``.
+    extra_prompts: Mapping[str, tuple[Sequence[str], Sequence[str]]] = field(default_factory=dict)
 
     def precision_for(self, model_id: str) -> str:
         if isinstance(self.precision, str):
@@ -67,12 +70,14 @@ class ModelRewards:
         rewards: (K, n) rewards, row k for ``settings.alphas[k]``, columns in ``rows`` order.
         params_m: Total parameters in millions (registry value, else counted).
         stats: ``encoded``, ``cached`` (frames), ``seconds``, ``device``.
+        extra: (K, n) rewards for each of ``settings.extra_prompts``.
     """
 
     ref: ModelRef
     rewards: np.ndarray
     params_m: float
     stats: dict[str, Any]
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def rewards_per_model(
@@ -114,6 +119,12 @@ def rewards_per_model(
                 if settings.baseline_prompts else None
             )
             rewards = regularized_reward(image, goal, baseline, settings.alphas)
+            extra = {}
+            for key, (goal_p, base_p) in settings.extra_prompts.items():
+                check_prompts(settings.alphas, goal_p, base_p)
+                g = combine_prompts(embedder.embed_texts(list(goal_p)))
+                b = combine_prompts(embedder.embed_texts(list(base_p))) if base_p else None
+                extra[key] = regularized_reward(image, g, b, settings.alphas)
             stats = {
                 "encoded": embedder.stats.encoded,
                 "cached": embedder.stats.cached,
@@ -132,4 +143,4 @@ def rewards_per_model(
             f"{ref.id}: {stats['encoded']} frames encoded, {stats['cached']} from cache "
             f"({stats['seconds']:.1f} s on {stats['device']})"
         )
-        yield ModelRewards(ref=ref, rewards=rewards, params_m=params_m, stats=stats)
+        yield ModelRewards(ref=ref, rewards=rewards, params_m=params_m, stats=stats, extra=extra)

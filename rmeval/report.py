@@ -535,10 +535,17 @@ def labeling_section(ctx: ReportContext) -> Section:
     return Section("labeling", title, body)
 
 
+def bench_section(ctx: ReportContext) -> Section:
+    """``rmeval bench`` results (:mod:`rmeval.bench_report`)."""
+    from rmeval.bench_report import bench_section as build
+
+    return build(ctx)
+
+
 #: Section builders, in report order. Append (or use :func:`register_section`) to add one.
 SECTION_BUILDERS: list[SectionBuilder] = [
     dataset_section, epic_section, scaling_section, histogram_section, landscape_section, success_section,
-    labeling_section,
+    bench_section, labeling_section,
 ]
 
 

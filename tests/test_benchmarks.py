@@ -85,3 +85,10 @@ def test_render_and_train_benchmarks_small():
     out = run_script("bench_train.py", "--envs-list", "cartpole", "--rewards", "ground-truth,rmeval-tiny",
                      "--steps", "150")
     assert "rmeval-tiny" in out
+
+
+def test_metrics_benchmark_smoke():
+    out = run_script("bench_metrics.py", "--models", "1", "--alphas", "2", "--resamples", "10")
+    assert "machine:" in out and "load average before" in out
+    assert "task confusion: 4 matrices" in out and "(0 skipped)" in out
+    assert float(out.split("total:")[1].split()[0]) > 0

@@ -346,3 +346,21 @@ def test_bundled_dataset_full_rebuild(run, tmp_path, name):
         assert np.abs(a - b).mean() < 0.5
     else:
         np.testing.assert_array_equal(a, b)
+
+
+def test_scripted_policies_give_graded_returns(run, tmp_path):
+    """--policy energy,...: episodes of each policy, with episode_return / episode_success and the progress column."""
+    from rmeval.dataset import load_dataset
+
+    out = tmp_path / "mc"
+    code, _, err = run("render", "--env", "mountaincar", "--look", "standard", "--size", "64x64", "--episodes", "2", "--steps", "200",
+        "--every", "50", "--policy", "energy,energy@0.3,random", "--out", str(out))
+    assert code == 0, err
+    ds = load_dataset(out)
+    idx = ds.index
+    assert idx.groupby("policy", sort=False)["episode"].nunique().to_dict() == {"energy": 2, "energy@0.3": 2, "random": 2}
+    returns = idx.groupby("policy")["episode_return"].mean()
+    assert returns["energy"] > 80 and returns["energy@0.3"] == 0 and returns["random"] == 0
+    assert idx.loc[idx["policy"] == "energy", "episode_success"].eq(1).all()
+    assert ds.metadata.render["progress_column"] == "x"
+    assert "--policy energy,energy@0.3,random" in ds.metadata.render["command"]

@@ -90,7 +90,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                          "(default: the episode length: CartPole/MountainCar 200, Humanoid 100)")
     ro.add_argument("--every", type=int, default=1, help="keep every K-th timestep (default: 1)")
     ro.add_argument("--policy", default="random",
-                    help="actions: random (default; for a trained policy see `rmeval rollout`)")
+                    help="actions: random (default), or scripted policies, comma-separated, --episodes of each: "
+                         "MountainCar energy / energy@S (push with strength S along the velocity); "
+                         "for a trained policy see `rmeval rollout`")
 
     po = p.add_argument_group("humanoid poses")
     po.add_argument("--task", default=None,
@@ -150,10 +152,11 @@ def build_job(args: argparse.Namespace) -> RenderJob:
     if args.seed < 0:
         raise InvalidInputError(f"--seed must be a non-negative integer, got {args.seed}.")
     if args.policy != "random":
-        raise InvalidInputError(
-            f"--policy {args.policy!r}: `rmeval render` rolls out random actions only (--policy random); "
-            "for a trained policy use `rmeval rollout --run RUN --best --episodes N --out DIR`."
-        )
+        from rmeval.rendering.scripted import parse_policies
+
+        if args.episodes is None:
+            raise InvalidInputError("--policy applies to rollouts; add --episodes N.")
+        args.policy = ",".join(parse_policies(env, args.policy))
 
     cmd = ["rmeval", "render", "--env", env]
     if env != "cartpole":
@@ -200,6 +203,8 @@ def build_job(args: argparse.Namespace) -> RenderJob:
         steps = args.steps if args.steps is not None else EPISODE_STEPS[env]
         job.rollouts = RolloutSpec(episodes=args.episodes, steps=steps, every=args.every, seed=args.seed, policy=args.policy)
         cmd += ["--episodes", str(args.episodes), "--steps", str(steps)]
+        if args.policy != "random":
+            cmd += ["--policy", args.policy]
         if args.every != 1:
             cmd += ["--every", str(args.every)]
         random_used = True

@@ -215,17 +215,21 @@ def plan_dataset(job: RenderJob) -> RenderPlan:
                 rollouts["yaw_deg"] = math.nan
             parts.append(rollouts)
             extra["rollouts"] = job.rollouts.to_dict()
+            if env == "mountaincar":
+                # the car's position is its progress towards the goal (x >= 0.45): `rmeval bench` reads this
+                extra["progress_column"] = "x"
         extra["seed"] = job.seed
         index = pd.concat(parts, ignore_index=True)
         index["episode"] = index["episode"].astype(np.int64)
         index["step"] = index["step"].astype(np.int64)
         if env == "humanoid":
             index = _humanoid_labels(index, task, names)
+            # (no episode_return / episode_success: the bundled pose sets' rebuild commands keep their columns)
             extras = ["source", "pose", "yaw_deg", "policy", "env_reward", "auto_label",
                       *[c for c in index.columns if c.startswith("auto_") and c != "auto_label"]]
         else:
             index["label"] = pd.array(goal_labels(env, index), dtype="Int8")
-            extras = ["policy", "env_reward"]
+            extras = ["policy", "env_reward", "episode_return", "episode_success"]
         index = index[["episode", "step", "label", *names, *extras]]
         env_id = GYM_ENV_IDS[env]
         pieces = []
@@ -234,7 +238,10 @@ def plan_dataset(job: RenderJob) -> RenderPlan:
         if job.rollouts is not None:
             r = job.rollouts
             stride = f", every {r.every}th kept" if r.every > 1 else ""
-            pieces.append(f"{r.episodes} {r.policy}-action episodes of {r.steps} steps{stride}")
+            if "," in r.policy:
+                pieces.append(f"{r.episodes} episodes of {r.steps} steps{stride} per scripted policy ({r.policy})")
+            else:
+                pieces.append(f"{r.episodes} {r.policy}-action episodes of {r.steps} steps{stride}")
         look = f" ({settings.look} look)" if env != "cartpole" else ""
         description = f"{env_id}{look}, task {task.title!r}: {' and '.join(pieces)}; rendered by rmeval {__version__}."
 

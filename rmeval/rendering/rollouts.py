@@ -44,7 +44,9 @@ class RolloutSpec:
         steps: timesteps per episode (frames ``s_0 .. s_{steps-1}``; ``steps - 1`` actions).
         every: keep every ``every``-th timestep (0, every, 2*every, ...).
         seed: seed of the resets and random actions.
-        policy: name of the policy, recorded in the index's ``policy`` column.
+        policy: name of the policy, recorded in the index's ``policy`` column; a
+            comma-separated list of scripted policies (:mod:`rmeval.rendering.scripted`)
+            runs ``episodes`` episodes of each, numbered on.
     """
 
     episodes: int
@@ -60,8 +62,11 @@ class RolloutSpec:
         if self.n_frames() > MAX_ROLLOUT_FRAMES:
             raise InvalidInputError(f"the rollouts make {self.n_frames()} frames; at most {MAX_ROLLOUT_FRAMES}.")
 
+    def policies(self) -> list[str]:
+        return [p.strip() for p in self.policy.split(",")]
+
     def n_frames(self) -> int:
-        return self.episodes * len(range(0, self.steps, self.every))
+        return self.episodes * len(self.policies()) * len(range(0, self.steps, self.every))
 
     def to_dict(self) -> dict[str, Any]:
         return {"episodes": self.episodes, "steps": self.steps, "every": self.every, "policy": self.policy}
@@ -117,17 +122,26 @@ def simulate_rollouts(
     Returns:
         DataFrame with ``episode``, ``step``, one float column per state entry,
         ``env_reward`` (the environment's reward for the step that led to the state; NaN
-        at step 0) and ``policy``; ``spec.n_frames()`` rows, by episode then step.
+        at step 0), ``policy``, ``episode_return`` (the sum of every step's reward in the
+        episode, kept or not) and ``episode_success`` (MountainCar: the goal was reached;
+        elsewhere missing); the Humanoid's datasets leave the last two out; ``spec.n_frames()`` rows, by episode then step.
     """
+    from rmeval.rendering.scripted import scripted_policy
+
     spec.check()
     sim = _make_env(env, look)
     unwrapped = sim.unwrapped
     rows: list[dict[str, Any]] = []
     try:
-        for episode in range(spec.episodes):
+        plan = [(name, e) for name in spec.policies() for e in range(spec.episodes)]
+        for episode, (name, _) in enumerate(plan):
+            act = policy if policy is not None else scripted_policy(env, name)
             rng = item_rng(spec.seed, ROLLOUT_EPISODE, episode)
             obs, _ = sim.reset(seed=item_seed(spec.seed, ROLLOUT_EPISODE, episode))
             reward = float("nan")
+            total = 0.0
+            success = False
+            first = len(rows)
             for t in range(spec.steps):
                 if t % spec.every == 0:
                     state = _state(env, unwrapped)
@@ -135,12 +149,19 @@ def simulate_rollouts(
                         raise InvalidInputError(f"{env} has {len(state)} state entries; got {len(state_names)} names.")
                     rows.append(
                         {"episode": episode, "step": t, **dict(zip(state_names, state)),
-                         "env_reward": reward, "policy": spec.policy}
+                         "env_reward": reward, "policy": name}
                     )
                 if t + 1 < spec.steps:
-                    action = policy(obs) if policy is not None else _random_action(env, sim.action_space, rng)
-                    obs, r, _, _, _ = sim.step(action)
+                    action = act(obs) if act is not None else _random_action(env, sim.action_space, rng)
+                    obs, r, _, _, info = sim.step(action)
                     reward = float(r)
+                    total += reward
+                    success = success or bool(info.get("goal_reached", False))
+            for row in rows[first:]:
+                row["episode_return"] = total
+                row["episode_success"] = float(success) if env == "mountaincar" else float("nan")
     finally:
         sim.close()
-    return pd.DataFrame(rows, columns=["episode", "step", *state_names, "env_reward", "policy"])
+    return pd.DataFrame(
+        rows, columns=["episode", "step", *state_names, "env_reward", "policy", "episode_return", "episode_success"],
+    )
