@@ -38,7 +38,8 @@ CASES = {
     "labelling logic": (
         ("import rmeval.commands.label, rmeval.labeling.storage, rmeval.labeling.agreement, "
         "rmeval.labeling.ordering, rmeval.labeling.trajectories, rmeval.labeling.exchange, rmeval.labeling.results, "
-        "rmeval.labeling.cached_rewards, rmeval.labeling.config, rmeval.labeling.media"),
+        "rmeval.labeling.cached_rewards, rmeval.labeling.config, rmeval.labeling.media, rmeval.labeling.answers, "
+        "rmeval.labeling.frame_ids"),
         ("streamlit", "torch"),
     ),
     "scaling and report": ("import rmeval.scaling, rmeval.scaling_figures, rmeval.report", ("torch", "open_clip", "mujoco")),

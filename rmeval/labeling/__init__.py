@@ -11,9 +11,13 @@ Plain modules, tested without Streamlit:
 - :mod:`rmeval.labeling.results`: rater statistics and EPIC from the current labels.
 - :mod:`rmeval.labeling.exchange`: export to the dataset's label column, CSV import/export.
 - :mod:`rmeval.labeling.config`: the app's settings (environment variables set by ``rmeval label``).
+- :mod:`rmeval.labeling.answers`: answers from the frame view, stored only for the frame shown.
+- :mod:`rmeval.labeling.frame_ids`: frame hashes and dataset identities.
+- :mod:`rmeval.labeling.packs`: frames in display order, packed for the browser.
 
-The Streamlit pages live in :mod:`rmeval.labeling.pages` (they only render); importing
-this package does not import Streamlit.
+The Streamlit pages live in :mod:`rmeval.labeling.pages` (they only render); the frame view
+(a custom component in plain HTML/JS, no build step) in ``rmeval/labeling/frame_view/``.
+Importing this package does not import Streamlit.
 """
 
 from __future__ import annotations

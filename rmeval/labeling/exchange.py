@@ -25,6 +25,7 @@ import pandas as pd
 
 from rmeval.errors import InvalidInputError
 from rmeval.labeling.agreement import Tie, label_matrix, majority_vote
+from rmeval.labeling.frame_ids import DatasetIdentity
 
 __all__ = [
     "AUTO_LABEL_COLUMN",
@@ -63,11 +64,14 @@ class ExportSummary:
     n_goal: int
     n_changed: int
     preserved_as: str | None
+    n_set: int = 0
+    n_cleared: int = 0
 
     def message(self) -> str:
         text = (
             f"{self.n_labelled} of {self.n_frames} frames labelled ({self.n_goal} goal); "
-            f"{self.n_changed} label(s) differ from the dataset's previous label column"
+            f"{self.n_changed} label(s) differ from the dataset's previous label column "
+            f"({self.n_set} set or changed, {self.n_cleared} cleared)"
         )
         if self.preserved_as:
             text += f"; the previous labels were kept in the column '{self.preserved_as}'"
@@ -169,6 +173,8 @@ def apply_labels(
         n_goal=int((lab == 1).sum()),
         n_changed=int(changed.sum()),
         preserved_as=preserved,
+        n_set=int((changed & lab.notna()).sum()),
+        n_cleared=int((changed & lab.isna()).sum()),
     )
     return new, summary
 
@@ -230,7 +236,7 @@ def parse_label_value(value: object) -> int | None:
 
 
 def parse_labels_csv(
-    data: bytes | str, index: pd.DataFrame, *, default_rater: str
+    data: bytes | str, index: pd.DataFrame, *, default_rater: str, identity: DatasetIdentity | None = None
 ) -> tuple[list[tuple[str, str, int]], int]:
     """Read labels from CSV text for the dataset with ``index``.
 
@@ -240,6 +246,10 @@ def parse_labels_csv(
     of each row (``default_rater`` where missing or empty). Column names are
     case-insensitive. Every row is checked first: any problem raises
     :class:`InvalidInputError` listing the bad rows, and nothing is imported.
+
+    With ``identity`` (this dataset's), a file that says which dataset it belongs to (the
+    ``dataset`` and ``dataset_digest`` columns :func:`labels_csv` writes) must name this one:
+    another dataset's export is refused even when its frame paths look alike.
 
     Returns:
         ``(rows, n_empty)``: ``(frame, rater, label)`` rows and the number of rows with an
@@ -260,6 +270,8 @@ def parse_labels_csv(
             f"the CSV file has no 'label' column (its columns: {', '.join(df.columns)}); "
             "expected frame,label[,rater] or episode,step,label[,rater]"
         )
+    if identity is not None:
+        _check_identity(df, identity)
     by_frame = "frame" in df.columns
     if not by_frame and not {"episode", "step"} <= set(df.columns):
         raise InvalidInputError(
@@ -315,20 +327,40 @@ def parse_labels_csv(
     return rows, n_empty
 
 
-def labels_csv(current: pd.DataFrame, index: pd.DataFrame, dataset: str) -> str:
-    """Current labels (not skips) as CSV: ``dataset, frame, episode, step, rater, label, time``.
+def _check_identity(df: pd.DataFrame, identity: DatasetIdentity) -> None:
+    """Refuse a CSV whose ``dataset`` / ``dataset_digest`` columns name another dataset."""
+    names = sorted({str(v).strip() for v in df["dataset"]} - {""}) if "dataset" in df.columns else []
+    digests = sorted({str(v).strip() for v in df["dataset_digest"]} - {""}) if "dataset_digest" in df.columns else []
+    wrong_name = any(n != identity.name for n in names)
+    wrong_digest = any(d != identity.digest for d in digests)
+    if wrong_name or wrong_digest:
+        theirs = ", ".join(names) or "an unnamed dataset"
+        what = f"'{theirs}'" + (f" (frames digest {', '.join(digests)})" if digests else "")
+        raise InvalidInputError(
+            f"this file holds labels of the dataset {what}, not of '{identity.name}' (frames digest "
+            f"{identity.digest}); nothing was imported. Import it into the app of the dataset it came from"
+            + ("; the frames differ even though the frame paths may look alike" if wrong_digest and not wrong_name else "")
+            + "."
+        )
 
-    :func:`parse_labels_csv` reads this format back.
+
+def labels_csv(current: pd.DataFrame, index: pd.DataFrame, dataset: str, digest: str = "") -> str:
+    """Current labels (not skips) as CSV: ``dataset, dataset_digest, frame, episode, step, rater, label, time``.
+
+    ``digest`` is the dataset's frames digest (:func:`rmeval.labeling.frame_ids.dataset_identity`),
+    so an import checks that the file belongs to the dataset. :func:`parse_labels_csv`
+    reads this format back.
     """
     lab = current[current["label"].notna()]
     meta = index[["frame", "episode", "step"]].astype({"frame": object})
     df = lab.merge(meta, on="frame", how="left")
     df.insert(0, "dataset", dataset)
+    df.insert(1, "dataset_digest", digest)
     df["episode"] = df["episode"].astype("Int64")
     df["step"] = df["step"].astype("Int64")
     df["time"] = pd.to_datetime(df["time"], unit="s", utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     buf = io.StringIO()
-    df[["dataset", "frame", "episode", "step", "rater", "label", "time"]].to_csv(buf, index=False)
+    df[["dataset", "dataset_digest", "frame", "episode", "step", "rater", "label", "time"]].to_csv(buf, index=False)
     return buf.getvalue()
 
 

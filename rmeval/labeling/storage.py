@@ -35,6 +35,13 @@ a dataset's index keeps every label.
 episode counts): `dataset`, `episode`, `policy`, `rater`, `n_steps` (episode length),
 `n_task` (timesteps in which the agent performs the task, 0..n_steps), `session`, `time`.
 
+``answer_receipts`` -- which answers from the labelling page's frame view are stored, so a
+browser that re-sends an answer (after a reconnect or a server restart) never stores it twice:
+`session` (the browser tab), `seq` (the tab's answer number: one per frame display),
+`event_id` (the ``label_events`` row it produced), `shown_at` / `key_at` (browser clock, Unix
+seconds: when the frame appeared, when the key was pressed; NULL for undos), primary key (`session`, `seq`). Created
+on first use, so databases written before it existed keep working.
+
 Every write is one short ``BEGIN IMMEDIATE`` transaction on its own connection,
 committed (``synchronous=FULL``) before the method returns, so a label a caller was told
 about survives a crash of the process right after.
@@ -115,6 +122,25 @@ CREATE TABLE IF NOT EXISTS trajectory_scores (
     time     REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trajectory_scores_by_rater ON trajectory_scores(dataset, rater, episode);
+CREATE TABLE IF NOT EXISTS answer_receipts (
+    session  TEXT NOT NULL,
+    seq      INTEGER NOT NULL,
+    event_id INTEGER NOT NULL REFERENCES label_events(id),
+    shown_at REAL,
+    key_at   REAL,
+    PRIMARY KEY (session, seq)
+);
+"""
+
+_RECEIPTS_SQL = """
+CREATE TABLE IF NOT EXISTS answer_receipts (
+    session  TEXT NOT NULL,
+    seq      INTEGER NOT NULL,
+    event_id INTEGER NOT NULL REFERENCES label_events(id),
+    shown_at REAL,
+    key_at   REAL,
+    PRIMARY KEY (session, seq)
+)
 """
 
 # Latest live (not retracted) label/skip event per (rater, frame) of one dataset.
@@ -478,6 +504,120 @@ class LabelStore:
                 current[(rater, frame)] = label
                 n += 1
             return n
+
+    def add_answer(
+        self, dataset: str, frame: str, rater: str, label: int | None, *, session: str, seq: int,
+        shown_at: float | None = None, key_at: float | None = None,
+    ) -> tuple[int, bool]:
+        """Record the answer number ``seq`` of browser tab ``session`` once; commit it.
+
+        The same ``(session, seq)`` a second time stores nothing (a re-sent answer).
+
+        Returns:
+            ``(event_id, new)``: the event this answer produced and whether it was written now.
+        """
+        dataset = _check_text(dataset, "dataset")
+        frame = _check_text(frame, "frame")
+        rater = check_rater(rater)
+        session = _check_text(session, "session")
+        if label is not None and label not in (0, 1):
+            raise InvalidInputError(f"label must be 1 (goal), 0 (not goal) or None (skip), not {label!r}")
+        kind = "skip" if label is None else "label"
+        with self._writing("save the label") as con:
+            con.execute(_RECEIPTS_SQL)
+            row = con.execute(
+                "SELECT event_id FROM answer_receipts WHERE session = ? AND seq = ?", (session, int(seq))
+            ).fetchone()
+            if row is not None:
+                return int(row[0]), False
+            cur = con.execute(
+                "INSERT INTO label_events (dataset, frame, rater, kind, label, source, session, time) "
+                "VALUES (?, ?, ?, ?, ?, 'app', ?, ?)",
+                (dataset, frame, rater, kind, None if label is None else int(label), session, time.time()),
+            )
+            event_id = int(cur.lastrowid or 0)
+            con.execute(
+                "INSERT INTO answer_receipts (session, seq, event_id, shown_at, key_at) VALUES (?, ?, ?, ?, ?)",
+                (session, int(seq), event_id, shown_at, key_at),
+            )
+            return event_id, True
+
+    def add_answers(
+        self, dataset: str, rater: str, answers: Iterable[tuple[int, str, int | None, float | None, float | None]],
+        *, session: str,
+    ) -> list[tuple[int, int, bool]]:
+        """:meth:`add_answer` for many ``(seq, frame, label, shown_at, key_at)`` in one transaction.
+
+        Returns ``(seq, event_id, new)`` per answer, in the order given.
+        """
+        dataset = _check_text(dataset, "dataset")
+        rater = check_rater(rater)
+        session = _check_text(session, "session")
+        items = []
+        for seq, frame, label, shown_at, key_at in answers:
+            if label is not None and label not in (0, 1):
+                raise InvalidInputError(f"label must be 1 (goal), 0 (not goal) or None (skip), not {label!r}")
+            items.append((int(seq), _check_text(frame, "frame"), label, shown_at, key_at))
+        out: list[tuple[int, int, bool]] = []
+        if not items:
+            return out
+        with self._writing("save the labels") as con:
+            con.execute(_RECEIPTS_SQL)
+            now = time.time()
+            for seq, frame, label, shown_at, key_at in items:
+                row = con.execute(
+                    "SELECT event_id FROM answer_receipts WHERE session = ? AND seq = ?", (session, seq)
+                ).fetchone()
+                if row is not None:
+                    out.append((seq, int(row[0]), False))
+                    continue
+                cur = con.execute(
+                    "INSERT INTO label_events (dataset, frame, rater, kind, label, source, session, time) "
+                    "VALUES (?, ?, ?, ?, ?, 'app', ?, ?)",
+                    (dataset, frame, rater, "skip" if label is None else "label",
+                     None if label is None else int(label), session, now),
+                )
+                event_id = int(cur.lastrowid or 0)
+                con.execute(
+                    "INSERT INTO answer_receipts (session, seq, event_id, shown_at, key_at) VALUES (?, ?, ?, ?, ?)",
+                    (session, seq, event_id, shown_at, key_at),
+                )
+                out.append((seq, event_id, True))
+        return out
+
+    def retract_answer(self, dataset: str, rater: str, *, session: str, seq: int, target_seq: int) -> LabelEvent | None:
+        """Undo number ``seq`` of tab ``session``: retract that tab's answer ``target_seq`` once.
+
+        Returns the retracted event, or None when that answer was never stored, is already
+        retracted, or this undo was already applied (a re-sent undo changes nothing).
+        """
+        rater = check_rater(rater)
+        session = _check_text(session, "session")
+        with self._writing("undo the label") as con:
+            con.execute(_RECEIPTS_SQL)
+            if con.execute(
+                "SELECT 1 FROM answer_receipts WHERE session = ? AND seq = ?", (session, int(seq))
+            ).fetchone():
+                return None
+            row = con.execute(
+                "SELECT e.id, e.dataset, e.frame, e.rater, e.kind, e.label, e.time FROM answer_receipts AS a "
+                "JOIN label_events AS e ON e.id = a.event_id WHERE a.session = ? AND a.seq = ? "
+                "AND e.dataset = ? AND e.rater = ? AND e.kind IN ('label', 'skip') "
+                "AND NOT EXISTS (SELECT 1 FROM label_events AS r WHERE r.retracts = e.id)",
+                (session, int(target_seq), dataset, rater),
+            ).fetchone()
+            if row is None:
+                return None
+            cur = con.execute(
+                "INSERT INTO label_events (dataset, frame, rater, kind, retracts, source, session, time) "
+                "VALUES (?, ?, ?, 'retract', ?, 'app', ?, ?)",
+                (dataset, row[2], rater, row[0], session, time.time()),
+            )
+            con.execute(
+                "INSERT INTO answer_receipts (session, seq, event_id) VALUES (?, ?, ?)",
+                (session, int(seq), int(cur.lastrowid or 0)),
+            )
+            return LabelEvent(*row)
 
     def undo_last(self, dataset: str, rater: str, *, session: str = "") -> LabelEvent | None:
         """Retract ``rater``'s latest live answer in ``dataset``; return it (None if there is none).

@@ -99,10 +99,11 @@ def episodes(index: pd.DataFrame) -> list[Episode]:
 
 
 def quick_counts(n_steps: int) -> list[tuple[int, int]]:
-    """``(percent, timesteps)`` for the quick buttons: ``round(percent / 100 * n_steps)``."""
+    """``(percent, timesteps)`` for the quick buttons: ``percent / 100 * n_steps`` rounded to the nearest
+    whole timestep, halves up (25 % of 10 timesteps is 3, which is 30 %: the button says so)."""
     if n_steps < 1:
         raise InvalidInputError(f"an episode needs at least one timestep, got {n_steps}")
-    return [(p, int(np.floor(p / 100 * n_steps + 0.5))) for p in QUICK_PERCENTS]
+    return [(p, (2 * p * n_steps + 100) // 200) for p in QUICK_PERCENTS]  # integers: no float rounding
 
 
 def episode_fractions(scores: pd.DataFrame, *, rater: str | None = None) -> pd.DataFrame:

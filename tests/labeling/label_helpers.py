@@ -111,8 +111,10 @@ class AppServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 40.0) -> AppServer:
-        self.port = free_port()
+    def start(self, timeout: float = 40.0, *, same_port: bool = False) -> AppServer:
+        """Start the server (on the port it had with ``same_port``, as a user restarting it would)."""
+        if not (same_port and self.port):
+            self.port = free_port()
         cmd = [sys.executable, "-m", "rmeval", "label", "--dataset", str(self.dataset), "--db", str(self.db),
                "--port", str(self.port)]
         if self.cache_dir is not None:

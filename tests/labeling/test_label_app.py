@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import sqlite3
 from pathlib import Path
 
@@ -45,16 +46,32 @@ def caption_texts(at: AppTest) -> list[str]:
     return [c.value for c in at.caption]
 
 
-def shown_frame(at: AppTest) -> str:
-    text = next(c for c in caption_texts(at) if c.startswith("Frame "))
-    return text.rsplit("`", 2)[-2]
+def view_args(at: AppTest) -> dict:
+    """The arguments the label page gave its frame view (the custom component)."""
+    views = [e for e in at.get("component_instance") if e.proto.id.endswith("-lf_view")]
+    assert views, "the label page shows no frame view"
+    return json.loads(views[-1].proto.json_args)
+
+
+def send(at: AppTest, ops: list[dict], tab: str = "tab-a") -> dict:
+    """What the view sends after keys (answers bound to frames shown); returns the new view args."""
+    at.session_state["lf_view"] = {"tab": tab, "nonce": len(ops), "ops": ops}
+    at.run()
+    no_exception(at)
+    return view_args(at)
+
+
+def answer(at: AppTest, seq: int, frame: str, label: int | None) -> dict:
+    args = view_args(at)
+    h = args["hashes"][args["order"].index(frame)]
+    return {"op": "answer", "seq": seq, "frame": frame, "hash": h, "label": label, "shown_at": 1_000, "key_at": 1_500}
 
 
 def test_label_page_flow(env):
     at = app()
     no_exception(at)
     # the rater gives a name once; an empty one is refused in the page
-    assert "answer_G" not in [b.key for b in at.button]  # no labelling before a name is given
+    assert not [e for e in at.get("component_instance") if e.proto.id.endswith("-lf_view")]  # no labelling yet
     at.text_input(key="rater_input").input("   ")
     at.form_submit_button[0].click().run()
     assert any("cannot be empty" in e.value for e in at.error)
@@ -62,17 +79,21 @@ def test_label_page_flow(env):
     at.form_submit_button[0].click().run()
     no_exception(at)
     assert at.markdown[0].value == "##### Goal: *a bright square in the middle*"
-    assert shown_frame(at) == "frames/000000.png"
+    args = view_args(at)
+    frames = [f"frames/{i:06d}.png" for i in range(12)]
+    assert args["order"] == frames and args["answers"] == [None] * 12 and args["rater"] == "alice"
+    assert args["base"].endswith("/") and "frames_" in args["base"] and not args["read_only"]
+    assert "rmeval label --dataset" in args["restart"] and "--port" in args["restart"]
 
-    at.button(key="answer_G").click().run()
-    assert shown_frame(at) == "frames/000001.png"
-    at.button(key="answer_N").click().run()
-    at.button(key="answer_S").click().run()
-    assert shown_frame(at) == "frames/000003.png"
-    at.button(key="undo").click().run()  # takes back the skip of frame 2 and shows it again
-    assert shown_frame(at) == "frames/000002.png"
-    assert any(m.value.startswith("**You:** 2 / 12 labelled") for m in at.markdown)
-    no_exception(at)
+    ops = [answer(at, 1, frames[0], 1), answer(at, 2, frames[1], 0), answer(at, 3, frames[2], None)]
+    args = send(at, ops)
+    assert [o["status"] for o in args["outcomes"]] == ["stored", "stored", "stored"]
+    assert args["answers"][:4] == [1, 0, -1, None]
+    ops.append({"op": "undo", "seq": 4, "target": 3})  # U: takes back the skip of frame 2
+    args = send(at, ops)
+    assert args["outcomes"][-1] == {"seq": 4, "status": "undone", "frame": frames[2], "message": ""}
+    assert args["answers"][:3] == [1, 0, None]
+    send(at, ops)  # sent again (no acknowledgement seen): nothing new
 
     store = LabelStore.open(env["db"])
     events = store.events("tiny")
@@ -80,30 +101,20 @@ def test_label_page_flow(env):
     assert events["rater"].unique().tolist() == ["alice"]
     cur = store.current_labels("tiny").set_index("frame")["label"]
     assert cur.to_dict() == {"frames/000000.png": 1, "frames/000001.png": 0}
-
-    # browse back, relabel, then jump to the next frame alice has not labelled
-    at.button(key="prev").click().run()
-    assert shown_frame(at) == "frames/000001.png"
-    at.button(key="answer_G").click().run()
-    assert shown_frame(at) == "frames/000002.png"
-    at.button(key="next").click().run()
-    at.button(key="next").click().run()
-    at.button(key="jump").click().run()
-    assert shown_frame(at) == "frames/000005.png"
-    assert LabelStore.open(env["db"]).current_labels("tiny").set_index("frame")["label"]["frames/000001.png"] == 1
+    assert any("**All raters:** 2 / 12 frames labelled" in m.value for m in at.markdown)
 
 
 def test_random_and_informative_orders(env):
     at = app("alice")
     at.selectbox(key="lf_mode").select("random").run()
     at.number_input(key="lf_seed").set_value(5).run()
-    first = int(frame_order(12, "random", seed=5)[0])
-    assert shown_frame(at) == f"frames/{first:06d}.png"
+    order = [f"frames/{int(r):06d}.png" for r in frame_order(12, "random", seed=5)]
+    assert view_args(at)["order"] == order
     # most informative first without a cache: a clear note, sequential order
     at.selectbox(key="lf_mode").select("informative").run()
     no_exception(at)
     assert any("rmeval epic" in i.value for i in at.sidebar.info)
-    assert shown_frame(at) == "frames/000000.png"
+    assert view_args(at)["order"][0] == "frames/000000.png"
 
 
 def test_informative_order_uses_cached_rewards(env):
@@ -117,17 +128,18 @@ def test_informative_order_uses_cached_rewards(env):
     assert any("fake-0:random, fake-1:random" in i.value for i in at.sidebar.info)
     models = cached_models(env["dataset"], ["a bright square in the middle"], ["a square"], cache_dir=env["cache"])
     expected = frame_order(12, "informative", scores=informativeness(np.vstack([m.rewards()[0] for m in models])))
-    assert shown_frame(at) == f"frames/{int(expected[0]):06d}.png"
+    assert view_args(at)["order"] == [f"frames/{int(r):06d}.png" for r in expected]
 
 
 def test_two_sessions_do_not_overwrite_each_other(env):
     a, b = app("alice"), app("bob")
-    a.button(key="answer_G").click().run()
-    b.button(key="answer_N").click().run()
-    a.button(key="answer_N").click().run()
+    f0, f1 = "frames/000000.png", "frames/000001.png"
+    send(a, [answer(a, 1, f0, 1)], tab="ta")
+    send(b, [answer(b, 1, f0, 0)], tab="tb")  # the same seq in another tab is another answer
+    send(a, [answer(a, 1, f0, 1), answer(a, 2, f1, 0)], tab="ta")
     cur = LabelStore.open(env["db"]).current_labels("tiny")
     got = {(r, f): int(v) for r, f, v in zip(cur["rater"], cur["frame"], cur["label"])}
-    assert got == {("alice", "frames/000000.png"): 1, ("bob", "frames/000000.png"): 0, ("alice", "frames/000001.png"): 0}
+    assert got == {("alice", f0): 1, ("bob", f0): 0, ("alice", f1): 0}
     b.run()
     assert any("**All raters:** 2 / 12 frames labelled · 3 labels · 2 raters" in m.value for m in b.markdown)
 
@@ -174,13 +186,15 @@ def test_read_only_database_shows_labels_but_saves_nothing(env, monkeypatch):
     at = app("alice")
     no_exception(at)
     assert any("read-only" in w.value for w in at.warning)
-    assert at.button(key="answer_G").disabled and at.button(key="undo").disabled
-    assert any(m.value.startswith("**You:** 1 / 12") for m in at.markdown)
+    args = view_args(at)
+    assert args["read_only"] and args["answers"][0] == 1
+    args = send(at, [answer(at, 1, "frames/000001.png", 1)])
+    assert args["outcomes"][0]["status"] == "refused" and "read-only" in args["outcomes"][0]["message"]
     monkeypatch.undo()
     assert len(LabelStore.open(env["db"]).events("tiny")) == 1
 
 
-def test_write_failure_keeps_the_frame_and_says_so(env, monkeypatch):
+def test_write_failure_is_refused_and_said(env, monkeypatch):
     from rmeval.labeling.storage import LabelStoreError
 
     at = app("alice")
@@ -188,11 +202,10 @@ def test_write_failure_keeps_the_frame_and_says_so(env, monkeypatch):
     def broken(self, *args, **kwargs):
         raise LabelStoreError("cannot save the label: disk full. Nothing was saved.")
 
-    monkeypatch.setattr(LabelStore, "add_label", broken)
-    at.button(key="answer_G").click().run()
-    no_exception(at)
-    assert any("Not saved" in e.value and "disk full" in e.value for e in at.error)
-    assert shown_frame(at) == "frames/000000.png"  # did not move on
+    monkeypatch.setattr(LabelStore, "add_answers", broken)
+    args = send(at, [answer(at, 1, "frames/000000.png", 1)])
+    assert args["outcomes"][0]["status"] == "refused" and "disk full" in args["outcomes"][0]["message"]
+    assert args["answers"][0] is None
 
 
 def test_trajectory_page_flow(env):
@@ -202,6 +215,9 @@ def test_trajectory_page_flow(env):
     assert any("Episode 0 · policy **ckpt-a** · 4 timesteps" in c for c in caption_texts(at))
     at.button(key="quick_50").click().run()  # 2 of 4
     assert any("Episode 1 · policy **ckpt-a**" in c for c in caption_texts(at))  # moved on
+    assert at.number_input(key="tr_exact_1").value is None  # empty, not 0
+    at.button(key="save_exact").click().run()  # nothing typed: a message, nothing saved
+    assert any("Type a count" in e.value for e in at.error)
     at.number_input(key="tr_exact_1").set_value(1).run()
     at.button(key="save_exact").click().run()
     at.button(key="quick_100").click().run()  # episode 2, policy ckpt-b
@@ -259,6 +275,10 @@ def test_import_export_page(env, ruled_dataset, monkeypatch):
     store.add_label("ruled", "frames/000007.png", "bob", 1)
     at.run()
     at.button(key="io_export").click().run()
+    no_exception(at)
+    assert any("**1** label(s) set or changed, **0** cleared" in w.value for w in at.warning)  # asks first
+    assert not any("Wrote the labels" in s.value for s in at.success)
+    at.button(key="io_export_yes").click().run()
     no_exception(at)
     assert any("Wrote the labels" in s.value for s in at.success)
     ds = load_dataset(ruled_dataset.root)

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from label_helpers import AppServer, fake_cache
+from view_helpers import VIEW, open_labeller, view, wait_frame, wait_note
+from view_helpers import wait_rows as _wait_rows
 
 from rmeval.commands.common import bundled_dataset
 from rmeval.labeling.storage import LabelStore
@@ -52,6 +54,11 @@ def wait_text(page, text: str) -> None:
     page.get_by_text(text, exact=False).first.wait_for(state="visible")
 
 
+def wait_rows(db: Path, n: int, page) -> list[tuple]:
+    _wait_rows(db, n, page)
+    return events(db)
+
+
 def events(db: Path) -> list[tuple]:
     con = sqlite3.connect(db)
     try:
@@ -65,22 +72,26 @@ def test_label_by_click_and_keyboard_then_undo(server, page):
     name = page.locator(".st-key-rater_input input")
     name.fill("alice")
     page.get_by_role("button", name="Start").click()
-    button(page, "answer_G").wait_for()
-    wait_text(page, "frames/000000.png")
+    wait_frame(page, "frames/000000.png")
 
-    button(page, "answer_G").click()  # click
-    wait_text(page, "Saved Goal for frames/000000.png")
+    view(page).locator("#b-goal").click()  # click
+    wait_frame(page, "frames/000001.png")
+    page.wait_for_timeout(150)
     page.keyboard.press("n")  # keyboard
-    wait_text(page, "Saved Not goal for frames/000001.png")
-    button(page, "answer_S").click()
-    wait_text(page, "Saved Skip for frames/000002.png")
+    wait_frame(page, "frames/000002.png")
+    view(page).locator("#b-skip").click()
+    wait_frame(page, "frames/000003.png")
+    page.wait_for_timeout(150)
     page.keyboard.press("g")
-    wait_text(page, "Saved Goal for frames/000003.png")
-    page.keyboard.press("u")  # undo by keyboard
-    wait_text(page, "Undid Goal for frames/000003.png")
-    button(page, "undo").click()  # and by click
-    wait_text(page, "Undid Skip for frames/000002.png")
-    wait_text(page, "You: 2 / 12 labelled")
+    wait_frame(page, "frames/000004.png")
+    wait_rows(server.db, 4, page)
+    page.keyboard.press("u")  # undo by keyboard: back to frame 3
+    wait_note(page, "Undid Goal for frames/000003.png")
+    wait_frame(page, "frames/000003.png")
+    view(page).locator("#b-undo").click()  # and by click
+    wait_note(page, "Undid Skip for frames/000002.png")
+    rows = wait_rows(server.db, 6, page)
+    view(page).get_by_text("You: 2 / 12 labelled").wait_for()
 
     assert events(server.db) == [
         ("frames/000000.png", "alice", "label", 1, None),
@@ -89,23 +100,24 @@ def test_label_by_click_and_keyboard_then_undo(server, page):
         ("frames/000003.png", "alice", "label", 1, None),
         ("frames/000003.png", "alice", "retract", None, 4),
         ("frames/000002.png", "alice", "retract", None, 3),
-    ]
+    ], rows
     cur = LabelStore.open(server.db).current_labels("tiny")
     assert dict(zip(cur["frame"], cur["label"].astype(int))) == {"frames/000000.png": 1, "frames/000001.png": 0}
 
 
 def test_server_killed_mid_session_keeps_every_committed_label(server, page):
-    page.goto(f"{server.url}/?rater=bob")
-    button(page, "answer_G").wait_for()
+    open_labeller(page, server.url, rater="bob")
     confirmed = []
-    for i, (how, key, text) in enumerate([("click", "answer_G", "Goal"), ("key", "n", "Not goal"), ("click", "answer_N", "Not goal")]):
+    for i, (how, text) in enumerate([("click", "Goal"), ("key", "Not goal"), ("click", "Not goal")]):
         if how == "click":
-            button(page, key).click()
+            view(page).locator("#b-goal" if text == "Goal" else "#b-not").click()
         else:
-            page.keyboard.press(key)
-        wait_text(page, f"Saved {text} for frames/{i:06d}.png")
+            page.wait_for_timeout(150)
+            page.keyboard.press("n")
+        wait_frame(page, f"frames/{i + 1:06d}.png")
         confirmed.append((f"frames/{i:06d}.png", "bob", "label", 1 if text == "Goal" else 0, None))
-    button(page, "answer_G").click()  # a click in flight when the server dies
+    wait_rows(server.db, 3, page)
+    view(page).locator("#b-goal").click()  # a click in flight when the server dies
     server.kill()
 
     rows = events(server.db)
@@ -115,16 +127,17 @@ def test_server_killed_mid_session_keeps_every_committed_label(server, page):
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     con.close()
 
-    server.start()  # restart and carry on labelling
+    server.start()  # restart (on another port: a new page) and carry on labelling
     page.goto(f"{server.url}/?rater=bob")
     n_done = len(rows)
-    wait_text(page, f"You: {n_done} / 12 labelled")
     next_frame = f"frames/{n_done:06d}.png"
-    wait_text(page, next_frame)
+    wait_frame(page, next_frame)
+    view(page).get_by_text(f"You: {n_done} / 12 labelled").wait_for()
+    page.wait_for_timeout(150)
     page.keyboard.press("g")
-    wait_text(page, f"Saved Goal for {next_frame}")
-    assert events(server.db)[: len(rows)] == rows
-    assert len(events(server.db)) == len(rows) + 1
+    wait_frame(page, f"frames/{n_done + 1:06d}.png")
+    after = wait_rows(server.db, n_done + 1, page)
+    assert after[:n_done] == rows and after[n_done:] == [(next_frame, "bob", "label", 1, None)]
 
 
 @pytest.mark.slow
@@ -176,10 +189,10 @@ def test_every_page_fits_a_laptop_screen(tmp_path, page):
             overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{name} overflows horizontally by {overflow}px"
             if not path:
-                box = page.locator("[data-testid='stImage'] img").first.bounding_box()
-                assert box is not None and box["width"] >= 600 and box["y"] + box["height"] <= 900, box
-                goal = page.locator(".st-key-answer_G button").bounding_box()
-                assert goal is not None and goal["y"] + goal["height"] <= 900  # controls visible without scrolling
+                frame = page.locator(VIEW).last.bounding_box()
+                assert frame is not None and frame["y"] + frame["height"] <= 900, frame  # frame and buttons in view
+                box = view(page).locator("#box").bounding_box()
+                assert box is not None and box["width"] >= 600, box
         shutil.copy(db, out / "labels.sqlite") if os.environ.get("RMEVAL_SCREENSHOT_DIR") else None
     finally:
         srv.stop()

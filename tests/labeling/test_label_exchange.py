@@ -120,7 +120,8 @@ def test_csv_round_trip_and_validation(tiny_dataset, store):
     store.add_label(ds.name, f[2], "bob", None)  # skips are not exported
     text = labels_csv(store.current_labels(ds.name), ds.index, ds.name)
     df = pd.read_csv(io.StringIO(text))
-    assert list(df.columns) == ["dataset", "frame", "episode", "step", "rater", "label", "time"] and len(df) == 2
+    assert list(df.columns) == ["dataset", "dataset_digest", "frame", "episode", "step", "rater", "label", "time"]
+    assert len(df) == 2
     rows, n_empty = parse_labels_csv(text.encode(), ds.index, default_rater="x")
     assert rows == [(f[0], "alice", 1), (f[1], "bob", 0)] and n_empty == 0
 
@@ -214,3 +215,39 @@ def test_labels_by_row():
 
 def test_majority_export_source_name():
     assert MAJORITY == "majority"
+
+
+def test_import_refuses_another_datasets_export(tmp_path, tiny_dataset, ruled_dataset, store):
+    """Both datasets name their frames frames/000000.png...; the identity tells them apart."""
+    from rmeval.labeling.frame_ids import dataset_identity, frame_hashes
+
+    def identity(ds):
+        frames = frames_of(ds)
+        return dataset_identity(ds.name, frames, frame_hashes(ds.root, frames))
+
+    other = ruled_dataset
+    store.add_label(other.name, frames_of(other)[0], "alice", 1)
+    text = labels_csv(store.current_labels(other.name), other.index, other.name, identity(other).digest)
+    mine = identity(tiny_dataset)
+    with pytest.raises(InvalidInputError, match=r"labels of the dataset 'ruled'.*not of 'tiny'.*nothing was imported"):
+        parse_labels_csv(text, tiny_dataset.index, default_rater="x", identity=mine)
+    # same name, other frames (a dataset rebuilt with other pictures): refused by the digest
+    renamed = text.replace("ruled,", "tiny,")
+    with pytest.raises(InvalidInputError, match="the frames differ"):
+        parse_labels_csv(renamed, tiny_dataset.index, default_rater="x", identity=mine)
+    # its own export goes back in; a hand-written file without the columns too
+    store.add_label(tiny_dataset.name, frames_of(tiny_dataset)[1], "bob", 0)
+    own = labels_csv(store.current_labels(tiny_dataset.name), tiny_dataset.index, tiny_dataset.name, mine.digest)
+    assert parse_labels_csv(own, tiny_dataset.index, default_rater="x", identity=mine)[0] == [(frames_of(tiny_dataset)[1], "bob", 0)]
+    assert parse_labels_csv("frame,label\nframes/000000.png,1\n", tiny_dataset.index, default_rater="x", identity=mine)[0]
+
+
+def test_export_summary_counts_labels_set_and_cleared(tiny_dataset):
+    index = tiny_dataset.index.copy()
+    index["label"] = pd.array([1, 0, None, None] + [None] * 8, dtype="Int8")
+    f = frames_of(tiny_dataset)
+    labels = pd.Series(pd.array([1, 1, 0, None] + [None] * 8, dtype="Int8"), index=f)
+    _, s = apply_labels(index, labels)
+    assert (s.n_set, s.n_cleared, s.n_changed) == (2, 0, 2)  # frame 1 changed, frame 2 set
+    _, s = apply_labels(index, pd.Series(pd.array([None] * 12, dtype="Int8"), index=f))
+    assert (s.n_set, s.n_cleared) == (0, 2) and "2 cleared" in s.message()

@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 
 from rmeval.errors import InvalidInputError
-from rmeval.labeling.media import episode_gif
 from rmeval.labeling.trajectories import (
     episode_fractions,
     episodes,
@@ -36,6 +35,7 @@ def scores(rows: list[tuple[int, str, str, int, int]]) -> pd.DataFrame:
 def test_quick_counts():
     assert quick_counts(100) == [(0, 0), (25, 25), (50, 50), (75, 75), (100, 100)]
     assert quick_counts(61) == [(0, 0), (25, 15), (50, 31), (75, 46), (100, 61)]
+    assert quick_counts(10) == [(0, 0), (25, 3), (50, 5), (75, 8), (100, 10)]  # halves up
     with pytest.raises(InvalidInputError):
         quick_counts(0)
 
@@ -86,14 +86,3 @@ def test_scores_csv():
     assert list(df.columns) == ["dataset", "episode", "policy", "rater", "n_task", "n_steps", "fraction", "success", "threshold", "time"]
     strict = pd.read_csv(io.StringIO(scores_csv(scores([(0, "a", "alice", 50, 100)]), "tiny", inclusive=False)))
     assert strict.loc[0, "threshold"] == ">0.5" and not strict.loc[0, "success"]  # 50/100 is not above 0.5
-
-
-def test_episode_gif_plays_the_episode(tiny_dataset):
-    from PIL import Image
-
-    data = episode_gif(tiny_dataset, [4, 5, 6, 7], fps=5, width=36)
-    im = Image.open(io.BytesIO(data))
-    assert im.format == "GIF" and im.n_frames == 4 and im.size == (36, 24)
-    assert im.info["duration"] == 200
-    with pytest.raises(InvalidInputError):
-        episode_gif(tiny_dataset, [], fps=5)

@@ -20,6 +20,7 @@ from rmeval.dataset import Dataset, load_dataset
 from rmeval.errors import InvalidInputError, RmevalError
 from rmeval.labeling.cached_rewards import CachedModel, cached_models, has_cached_models
 from rmeval.labeling.config import AppConfig, config_from_env
+from rmeval.labeling.frame_ids import DatasetIdentity, dataset_identity, frame_hashes
 from rmeval.labeling.storage import LabelStore, check_rater, default_db_path
 
 #: Session-state keys shared by the pages.
@@ -63,6 +64,23 @@ def load_current_dataset(path: Path) -> Dataset:
     """The dataset at ``path`` (cached until its index or metadata changes)."""
     root = Path(path).expanduser().absolute()
     return _load_dataset(str(root), dataset_stamp(root))
+
+
+@st.cache_data(show_spinner="Hashing the frames...", max_entries=4)
+def _frame_hashes(root: str, stamp: tuple[int, int], frames: tuple[str, ...]) -> list[str]:
+    return frame_hashes(root, frames)
+
+
+def current_frame_hashes(dataset: Dataset) -> list[str]:
+    """The hash of each frame file in row order (computed once per dataset version)."""
+    frames = tuple(dataset.index["frame"].astype(str))
+    return _frame_hashes(str(dataset.root), dataset_stamp(dataset.root), frames)
+
+
+def current_identity(dataset: Dataset) -> DatasetIdentity:
+    """The dataset's identity (its name and the digest of its frames)."""
+    frames = dataset.index["frame"].astype(str).tolist()
+    return dataset_identity(dataset.name, frames, current_frame_hashes(dataset))
 
 
 def fail(message: str, hint: str = "", detail: str = "") -> NoReturn:
@@ -148,6 +166,9 @@ def context(*, need_rater: bool) -> Context:
             detail=str(exc),
         )
     store = open_store(config, dataset)
+    from rmeval.labeling.pages.frame_view import restart_command, server_watch
+
+    server_watch(restart_command(dataset.root, store.path))
     rater = _rater_from_state()
     sidebar(config, dataset, store, rater)
     if store.read_only:

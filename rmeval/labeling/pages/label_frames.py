@@ -1,99 +1,33 @@
 """Label frames: goal / not goal / skip, one frame at a time, with keyboard shortcuts.
 
 Keys: G goal, N not goal, S skip, U undo, J next frame you have not labelled,
-Left / Right previous / next frame. Every answer is committed to the database before
-the next frame is shown.
+Left / Right previous / next frame. The frame view (:mod:`.frame_view`) shows the next
+frame at once, without waiting for the server, and binds every answer to the frame on
+screen; :mod:`rmeval.labeling.answers` stores it for that frame or refuses it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from rmeval.errors import RmevalError
-from rmeval.labeling.ordering import ORDERS, frame_order, informativeness, next_position
+from rmeval.labeling.answers import Outcome, apply_ops, parse_ops
+from rmeval.labeling.exchange import auto_labels
+from rmeval.labeling.ordering import ORDERS, frame_order, informativeness
 from rmeval.labeling.pages import common
-from rmeval.labeling.storage import LabelStore
-
-#: Button label, keyboard shortcut and stored value of each answer.
-ANSWERS: tuple[tuple[str, str, int | None], ...] = (("Goal", "G", 1), ("Not goal", "N", 0), ("Skip", "S", None))
-LABEL_TEXT = {1: "Goal", 0: "Not goal", None: "Skip"}
+from rmeval.labeling.pages.frame_view import frame_packs, frame_view, frames_base, restart_command
 
 # Session-state keys of this page.
 KEY = "lf_key"
 ORDER = "lf_order"
-POS = "lf_pos"
-FLASH = "lf_flash"
+SKIP = -1  # a skip, in the answers sent to the view
+DONE = "lf_done"  # seqs of each tab stored by this server process
 
 
-def _masks(frames: list[str], store: LabelStore, dataset: str, rater: str) -> tuple[np.ndarray, np.ndarray]:
-    """(answered, labelled) bool masks by row for ``rater``: answered includes skips."""
-    cur = store.current_labels(dataset, rater)
-    answered_set = set(cur["frame"])
-    labelled_set = set(cur.loc[cur["kind"] == "label", "frame"])
-    answered = np.fromiter((f in answered_set for f in frames), dtype=bool, count=len(frames))
-    labelled = np.fromiter((f in labelled_set for f in frames), dtype=bool, count=len(frames))
-    return answered, labelled
-
-
-def _flash(level: str, text: str) -> None:
-    st.session_state[FLASH] = (level, text)
-
-
-# ---------------------------------------------------------------- callbacks (run before the rerun)
-def _answer(store: LabelStore, dataset: str, frames: list[str], frame: str, rater: str, label: int | None, session: str) -> None:
-    try:
-        store.add_label(dataset, frame, rater, label, session=session)
-        answered, _ = _masks(frames, store, dataset, rater)
-    except RmevalError as exc:
-        _flash("error", f"Not saved: {exc}")
-        return
-    pos = st.session_state.get(POS)
-    start = 0 if pos is None else pos + 1
-    st.session_state[POS] = next_position(st.session_state[ORDER], answered, start)
-    _flash("saved", f"Saved **{LABEL_TEXT[label]}** for `{frame}`.")
-
-
-def _undo(store: LabelStore, dataset: str, frames: list[str], rater: str, session: str) -> None:
-    try:
-        event = store.undo_last(dataset, rater, session=session)
-    except RmevalError as exc:
-        _flash("error", f"Undo failed: {exc}")
-        return
-    if event is None:
-        _flash("info", "Nothing to undo: you have no label in this dataset.")
-        return
-    order = st.session_state[ORDER]
-    row = frames.index(event.frame) if event.frame in frames else None
-    if row is not None:
-        st.session_state[POS] = int(np.flatnonzero(order == row)[0])
-    _flash("info", f"Undid **{LABEL_TEXT[event.label]}** for `{event.frame}`; it is shown again.")
-
-
-def _jump(store: LabelStore, dataset: str, frames: list[str], rater: str) -> None:
-    try:
-        _, labelled = _masks(frames, store, dataset, rater)
-    except RmevalError as exc:
-        _flash("error", str(exc))
-        return
-    pos = st.session_state.get(POS)
-    target = next_position(st.session_state[ORDER], labelled, 0 if pos is None else pos + 1)
-    if target is None:
-        _flash("info", "You have labelled every frame.")
-    else:
-        st.session_state[POS] = target
-
-
-def _step(delta: int, n: int) -> None:
-    pos = st.session_state.get(POS)
-    if pos is None:
-        st.session_state[POS] = 0 if delta > 0 else n - 1
-    else:
-        st.session_state[POS] = int(min(n - 1, max(0, pos + delta)))
-
-
-# ---------------------------------------------------------------- rendering
 def _order(ctx: common.Context, mode: str, seed: int) -> tuple[np.ndarray, str]:
     n = len(ctx.dataset)
     if mode == "informative":
@@ -109,12 +43,97 @@ def _order(ctx: common.Context, mode: str, seed: int) -> tuple[np.ndarray, str]:
     return frame_order(n, mode, seed=seed), ""  # type: ignore[arg-type]
 
 
+def _instructions(ctx: common.Context) -> None:
+    ds = ctx.dataset
+    meta = ds.metadata
+    with st.expander("Instructions", icon=":material/info:"):
+        st.markdown(
+            "Answer **Goal** when the frame shows the goal below, **Not goal** when it does not, **Skip** when "
+            "you cannot tell. Each answer is saved for the frame on screen when you press the key; the next "
+            "frame appears at once. A frame you come back to shows your answer (a tick on its button)."
+        )
+        st.markdown("**Goal:** " + " / ".join(f"*{p}*" for p in meta.goal_prompts))
+        if meta.baseline_prompts:
+            st.markdown("**Baseline (the usual, non-goal state):** " + " / ".join(f"*{p}*" for p in meta.baseline_prompts))
+        auto, where = auto_labels(ds.index, meta.label_rule)
+        if meta.label_rule:
+            st.markdown(f"**Automatic labels** come from the rule: `{meta.label_rule}`.")
+        if auto is None:
+            st.caption("This dataset has no automatic labels, so there are no example frames.")
+            return
+        st.caption(f"Examples from {where}:")
+        values = auto.to_numpy(dtype="float64", na_value=np.nan)
+        cols = st.columns(4)
+        k = 0
+        for value, text in ((1.0, "goal"), (0.0, "not goal")):
+            rows = np.flatnonzero(values == value)[:2]
+            for r in rows:
+                with cols[k % 4]:
+                    st.image(str(ds.root / ctx.frames[int(r)]), caption=f"Example: {text}", width="stretch")
+                k += 1
+
+
+def _store_answers(ctx: common.Context) -> list[Outcome]:
+    """Store what the view sent (answers bound to the frames shown); their outcomes."""
+    assert ctx.rater is not None
+    tab, ops = parse_ops(st.session_state.get("lf_view"))
+    if not ops:
+        return []
+    done = st.session_state.setdefault(DONE, {}).setdefault(tab, set())
+    return apply_ops(ctx.store, ctx.dataset.name, ctx.rater, tab, ops, root=ctx.dataset.root,
+                     frames=set(ctx.frames), done=done)
+
+
+@st.fragment
+def _view(ctx: common.Context, order: np.ndarray, order_key: str) -> None:
+    """The frame view. A key in it reruns only this fragment: store the answers, send the acks."""
+    assert ctx.rater is not None
+    ds, store, rater, frames = ctx.dataset, ctx.store, ctx.rater, ctx.frames
+    outcomes = _store_answers(ctx)
+    try:
+        mine = store.current_labels(ds.name, rater)
+    except RmevalError as exc:
+        common.fail(f"Cannot read the labels: {exc}")
+    given = {f: (SKIP if pd.isna(v) else int(v)) for f, v in zip(mine["frame"], mine["label"])}
+    ordered = [int(r) for r in order]
+    h, w = ds.frame_size
+    value = st.session_state.get("lf_view")
+    held = isinstance(value, dict) and value.get("have") == order_key  # the view has this order already
+    static: dict[str, Any] = {"order": None, "hashes": None, "info": None, "packs": None}
+    if not held:
+        hashes = common.current_frame_hashes(ds)
+        idx = ds.index
+        in_order = [frames[r] for r in ordered]
+        static = {
+            "order": in_order,
+            "packs": frame_packs(ds.root, common.dataset_stamp(ds.root), in_order),
+            "hashes": [hashes[r] for r in ordered],
+            "info": [f"row {r} · episode {int(idx['episode'].iat[r])} · step {int(idx['step'].iat[r])}" for r in ordered],
+        }
+    frame_view(
+        key="lf_view",
+        dataset=ds.name,
+        rater=rater,
+        order_key=order_key,
+        **static,
+        answers=[given.get(frames[r]) for r in ordered],
+        outcomes=[o.as_dict() for o in outcomes],
+        base=frames_base(ds.root),
+        frame_w=int(w),
+        frame_h=int(h),
+        max_height=560,
+        read_only=bool(store.read_only),
+        restart=restart_command(ds.root, store.path),
+    )
+
+
 def render() -> None:
     ctx = common.context(need_rater=True)
     assert ctx.rater is not None
     ds, store, rater = ctx.dataset, ctx.store, ctx.rater
     frames = ctx.frames
     n = len(frames)
+    stamp = common.dataset_stamp(ds.root)
 
     with st.sidebar:
         st.divider()
@@ -124,90 +143,36 @@ def render() -> None:
             seed = int(st.number_input("Random seed", min_value=0, value=0, step=1, key="lf_seed"))
         st.caption("Keys: **G** goal · **N** not goal · **S** skip · **U** undo · **J** next unlabelled · **←/→** browse")
 
-    try:
-        answered, labelled = _masks(frames, store, ds.name, rater)
-        everyone = store.current_labels(ds.name)
-    except RmevalError as exc:
-        common.fail(f"Cannot read the labels: {exc}")
 
-    key = (str(ds.root), common.dataset_stamp(ds.root), n, rater, mode, seed)
+    key = (str(ds.root), stamp, n, rater, mode, seed)
     if st.session_state.get(KEY) != key:
         order, note = _order(ctx, mode, seed)
         st.session_state[KEY] = key
         st.session_state[ORDER] = order
         st.session_state["lf_note"] = note
-        st.session_state[POS] = next_position(order, answered, 0)
     order = st.session_state[ORDER]
-    pos = st.session_state.get(POS)
     if st.session_state.get("lf_note"):
         st.sidebar.info(st.session_state["lf_note"])
 
     goal = " / ".join(ds.metadata.goal_prompts)
     st.markdown(f"##### Goal: *{goal}*")
+    _instructions(ctx)
 
-    flash = st.session_state.pop(FLASH, None)
-    left, right = st.columns([3, 1], gap="medium")
-    with right:
-        if pos is None:
-            st.success(f"You have answered all {n} frames. Undo, browse, or jump to a skipped frame.")
-            frame = None
-        else:
-            row = int(order[pos])
-            frame = frames[row]
-            mine = everyone[(everyone["rater"] == rater) & (everyone["frame"] == frame)]
-            if not mine.empty:
-                current = mine["label"].iloc[0]
-                answer = LABEL_TEXT[None] if pd.isna(current) else LABEL_TEXT[int(current)]
-                st.markdown(f"Your answer for this frame: **{answer}**")
-        args = (store, ds.name, frames)
-        for text, keyname, value in ANSWERS:
-            st.button(
-                text,
-                key=f"answer_{keyname}",
-                shortcut=keyname,
-                type="primary" if value == 1 else "secondary",
-                width="stretch",
-                disabled=frame is None or store.read_only,
-                on_click=_answer,
-                args=(*args, frame, rater, value, ctx.session),
-            )
-        st.button("Undo", key="undo", shortcut="U", icon=":material/undo:", width="stretch",
-                  disabled=store.read_only, on_click=_undo, args=(*args, rater, ctx.session))
-        st.button("Next unlabelled", key="jump", shortcut="J", icon=":material/skip_next:", width="stretch",
-                  on_click=_jump, args=(*args, rater))
-        c1, c2 = st.columns(2)
-        c1.button("Prev", key="prev", shortcut="Left", width="stretch", on_click=_step, args=(-1, n))
-        c2.button("Next", key="next", shortcut="Right", width="stretch", on_click=_step, args=(1, n))
+    _view(ctx, order, repr(key))  # stores what the view sent, first
 
-        common.show_flash(flash)
+    try:
+        everyone = store.current_labels(ds.name)
+    except RmevalError as exc:
+        common.fail(f"Cannot read the labels: {exc}")
 
-        n_mine = int(labelled.sum())
-        n_skip = int(answered.sum() - n_mine)
-        st.markdown(f"**You:** {n_mine} / {n} labelled" + (f" · {n_skip} skipped" if n_skip else ""))
-        st.progress(n_mine / n if n else 0.0)
-        lab_all = everyone[everyone["label"].notna()]
-        n_any = len(set(lab_all["frame"]) & set(frames))
-        n_raters = int(lab_all["rater"].nunique())
-        st.markdown(
-            f"**All raters:** {n_any} / {n} frames labelled · {len(lab_all)} labels · "
-            f"{n_raters} rater{'s' if n_raters != 1 else ''}"
-        )
-        st.progress(n_any / n if n else 0.0)
-
-    with left:
-        if frame is None:
-            st.info("No frame left to answer in this order.")
-        else:
-            assert pos is not None
-            h, w = ds.frame_size
-            width = int(min(960, 560 * w / h))
-            rec = ds.index.iloc[row]
-            with st.container(border=True):
-                st.image(str(ds.root / frame), width=width)
-            st.caption(
-                f"Frame {pos + 1} of {n} in this order · row {row} · episode {int(rec['episode'])} · "
-                f"step {int(rec['step'])} · `{frame}`"
-            )
+    lab_all = everyone[everyone["label"].notna()]
+    n_any = len(set(lab_all["frame"]) & set(frames))
+    n_raters = int(lab_all["rater"].nunique())
+    st.markdown(
+        f"**All raters:** {n_any} / {n} frames labelled · {len(lab_all)} labels · "
+        f"{n_raters} rater{'s' if n_raters != 1 else ''}"
+    )
+    st.progress(n_any / n if n else 0.0)
 
 
 if __name__ == "__main__":

@@ -1,19 +1,24 @@
 """Score trajectories: watch an episode, record how many timesteps the agent performs the task.
 
 Keys: 1-5 save 0 / 25 / 50 / 75 / 100 % of the episode's timesteps; Left / Right previous /
-next episode; J next episode you have not scored.
+next episode; J next episode you have not scored. A percentage button stores that share of
+the episode's timesteps rounded to the nearest whole timestep, halves up (the button shows
+the count it stores); "Save exact count" stores the count typed.
 """
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import streamlit as st
+import streamlit.components.v1 as components
 
 from rmeval.errors import RmevalError
-from rmeval.labeling.media import episode_gif
 from rmeval.labeling.ordering import next_position
 from rmeval.labeling.pages import common
+from rmeval.labeling.pages.frame_view import frames_base
 from rmeval.labeling.storage import LabelStore
 from rmeval.labeling.trajectories import (
     DEFAULT_THRESHOLD,
@@ -34,9 +39,33 @@ def _episodes(root: str, stamp: tuple[int, int]) -> list[Episode]:
     return episodes(common.load_current_dataset(root).index)  # type: ignore[arg-type]
 
 
-@st.cache_data(show_spinner="Rendering the episode...", max_entries=32)
-def _gif(root: str, stamp: tuple[int, int], rows: tuple[int, ...], fps: float) -> bytes:
-    return episode_gif(common.load_current_dataset(root), list(rows), fps=fps)  # type: ignore[arg-type]
+def _player(urls: list[str], steps: list[int], fps: float, width: int, height: int) -> None:
+    """Play the episode's PNG frames as stored (lossless) with a timestep counter; pause to look closer."""
+    data = json.dumps({"urls": urls, "steps": steps, "ms": round(1000 / fps)})
+    components.html(
+        f"""<div style="font-family:sans-serif">
+<img id="f" style="width:{width}px;height:{height}px;object-fit:contain;display:block;background:#f0f2f6;border-radius:6px">
+<div style="display:flex;gap:12px;align-items:center;margin-top:6px;font-size:14px;color:#31333f">
+<button id="p" style="padding:3px 12px">Pause</button><span id="c" aria-live="off"></span></div></div>
+<script>
+const d = {data}; const img = document.getElementById("f"), c = document.getElementById("c"), b = document.getElementById("p");
+const pre = d.urls.map(u => {{ const i = new Image(); i.src = u; return i; }});
+let t = 0, playing = true;
+function draw() {{ img.src = pre[t].src; c.textContent = "timestep " + (t + 1) + " of " + d.urls.length + " (step " + d.steps[t] + ")"; }}
+b.onclick = () => {{ playing = !playing; b.textContent = playing ? "Pause" : "Play"; }};
+draw(); setInterval(() => {{ if (playing) {{ t = (t + 1) % d.urls.length; draw(); }} }}, d.ms);
+</script>""",
+        height=height + 48,
+    )
+
+
+def _save_exact(store: LabelStore, dataset: str, ep: Episode, rater: str, key: str, session: str, scored: np.ndarray) -> None:
+    """Save the count typed in the box ``key`` (read when the button is clicked, so nothing typed is lost)."""
+    value = st.session_state.get(key)
+    if value is None:
+        st.session_state[FLASH] = ("error", "Type a count in the box first (nothing was saved).")
+        return
+    _save(store, dataset, ep, rater, int(value), session, scored)
 
 
 def _save(store: LabelStore, dataset: str, ep: Episode, rater: str, n_task: int, session: str, scored: np.ndarray) -> None:
@@ -51,7 +80,7 @@ def _save(store: LabelStore, dataset: str, ep: Episode, rater: str, n_task: int,
     nxt = next_position(np.arange(done.size), done, pos + 1)
     st.session_state[POS] = pos if nxt is None else nxt
     pct = 100 * n_task / ep.n_steps
-    st.session_state[FLASH] = ("saved", f"Saved episode {ep.episode}: {n_task} of {ep.n_steps} timesteps ({pct:.0f}%).")
+    st.session_state[FLASH] = ("saved", f"Saved episode {ep.episode}: {n_task} of {ep.n_steps} timesteps ({pct:.4g}%).")
 
 
 def _move(delta: int, n: int) -> None:
@@ -104,7 +133,9 @@ def render() -> None:
     with left:
         play, scrub = st.tabs(["Play", "Scrub frame by frame"])
         with play, st.container(border=True):
-            st.image(_gif(str(ds.root), stamp, tuple(int(r) for r in ep.rows), fps), width=width)
+            base = "/component/" + frames_base(ds.root).strip("./").rstrip("/") + "/"
+            urls = [base + ctx.frames[int(r)] for r in ep.rows]
+            _player(urls, [int(x) for x in ep.steps], fps, width, round(width * h / w))
         with scrub:
             t = st.slider("Timestep", 0, ep.n_steps - 1, 0, key=f"tr_scrub_{ep.episode}")
             with st.container(border=True):
@@ -114,16 +145,21 @@ def render() -> None:
     with right:
         st.markdown(f"**In how many of the {ep.n_steps} timesteps does the agent perform the task?**")
         args = (store, ds.name, ep, rater)
+        st.caption("Buttons: that share of the timesteps, rounded to a whole timestep (halves up).")
         for i, (pct, count) in enumerate(quick_counts(ep.n_steps)):
+            exact = count * 100 == pct * ep.n_steps
             st.button(
-                f"{pct}%  ({count})", key=f"quick_{pct}", shortcut=str(i + 1), width="stretch",
+                f"{pct}%  =  {count} of {ep.n_steps}" if exact else f"{pct}%  ≈  {count} of {ep.n_steps}",
+                key=f"quick_{pct}", shortcut=str(i + 1), width="stretch",
                 disabled=store.read_only, on_click=_save, args=(*args, count, ctx.session, scored),
             )
-        prev = int(mine.loc[ep.episode, "n_task"]) if ep.episode in mine.index else 0
-        exact = st.number_input("Exact count", min_value=0, max_value=ep.n_steps, value=prev, step=1, key=f"tr_exact_{ep.episode}")
+        prev = int(mine.loc[ep.episode, "n_task"]) if ep.episode in mine.index else None
+        box = f"tr_exact_{ep.episode}"
+        st.number_input(f"Exact count (0 to {ep.n_steps})", min_value=0, max_value=ep.n_steps, value=None, step=1,
+                        key=box, placeholder="type a count")
         st.button("Save exact count", key="save_exact", type="primary", width="stretch", disabled=store.read_only,
-                  on_click=_save, args=(*args, int(exact), ctx.session, scored))
-        if ep.episode in mine.index:
+                  on_click=_save_exact, args=(*args, box, ctx.session, scored))
+        if prev is not None:
             st.markdown(f"Your score: **{prev} / {ep.n_steps}** ({100 * prev / ep.n_steps:.0f}%)")
         flash = st.session_state.pop(FLASH, None)
         common.show_flash(flash)
