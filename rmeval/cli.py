@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -58,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RmevalError as exc:
         print(f"rmeval {args.command}: error: {exc}", file=sys.stderr)
         return exc.exit_status
+    except BrokenPipeError:  # `rmeval ... | head`: the reader left; stop quietly, as shell tools do
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # so the interpreter's final flush does not fail again
+        return 141
     except OSError as exc:  # a write or read rmeval did not anticipate: still one line, no traceback
         from rmeval.fileio import advice
 

@@ -204,3 +204,16 @@ def test_console_script_runs():
     """`python -m rmeval` works (that imports stay light: tests/test_imports.py)."""
     out = subprocess.run([sys.executable, "-m", "rmeval", "models"], capture_output=True, text=True, check=True)
     assert "ViT-bigG-14" in out.stdout
+
+
+def test_output_into_a_closed_pipe_stops_quietly():
+    """`rmeval models --all | head -1`: no traceback, no 'Broken pipe' error line."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        f"{sys.executable} -m rmeval models --all | head -1", shell=True, capture_output=True, text=True, timeout=120,
+        executable="/bin/bash", check=False,
+    )
+    assert proc.stdout.count("\n") == 1
+    assert "Traceback" not in proc.stderr and "Broken pipe" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
