@@ -38,7 +38,7 @@ CASES = {
     "labelling logic": (
         ("import rmeval.commands.label, rmeval.labeling.storage, rmeval.labeling.agreement, "
         "rmeval.labeling.ordering, rmeval.labeling.trajectories, rmeval.labeling.exchange, rmeval.labeling.results, "
-        "rmeval.labeling.cached_rewards, rmeval.labeling.config, rmeval.labeling.media, rmeval.labeling.answers, "
+        "rmeval.labeling.cached_rewards, rmeval.labeling.config, rmeval.labeling.answers, "
         "rmeval.labeling.frame_ids"),
         ("streamlit", "torch"),
     ),
