@@ -14,6 +14,11 @@ Operations (``ops`` in the view's value), each a dict:
 - ``{"op": "answer", "seq", "frame", "hash", "label": 1 | 0 | None, "shown_at", "key_at"}``
   (times in ms since the epoch, browser clock);
 - ``{"op": "undo", "seq", "target"}``: retract this tab's answer number ``target``.
+
+The value may also carry ``foreign``: ``[{"tab", "ops"}]``, answers other tabs of the same
+dataset and rater left unconfirmed in the browser (a tab closed while the server was down):
+the page re-sends them under their own tab id and seq (:func:`parse_foreign`), so each is
+stored once and for the frame it names, like the tab's own.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from rmeval.errors import RmevalError
 from rmeval.labeling.frame_ids import file_hash
 from rmeval.labeling.storage import LabelStore
 
-__all__ = ["Outcome", "apply_ops", "parse_ops"]
+__all__ = ["Outcome", "apply_ops", "parse_foreign", "parse_ops"]
 
 Status = Literal["stored", "already", "undone", "refused"]
 
@@ -56,6 +61,19 @@ def parse_ops(value: object) -> tuple[str, list[dict[str, Any]]]:
         return "", []
     good = [op for op in ops if isinstance(op, Mapping) and isinstance(op.get("seq"), int)]
     return tab, sorted((dict(op) for op in good), key=lambda op: int(op["seq"]))
+
+
+def parse_foreign(value: object) -> list[tuple[str, list[dict[str, Any]]]]:
+    """``[(tab, ops sorted by seq)]`` of the other tabs' answers the view re-sends (see above)."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("foreign"), list):
+        return []
+    own = value.get("tab")
+    out = []
+    for entry in value["foreign"]:
+        tab, ops = parse_ops(entry)
+        if tab and ops and tab != own:
+            out.append((tab, ops))
+    return out
 
 
 def apply_ops(

@@ -1,6 +1,6 @@
 """SQLite storage of human labels: append-only label events and trajectory scores.
 
-## The database (an "rmeval labels database", schema version 1)
+## The database (an "rmeval labels database", schema version 2)
 
 One SQLite file in WAL mode (many readers and one writer at a time, writers wait up to
 ``busy_timeout``). It is marked as rmeval's three ways: ``PRAGMA application_id`` =
@@ -39,8 +39,15 @@ episode counts): `dataset`, `episode`, `policy`, `rater`, `n_steps` (episode len
 browser that re-sends an answer (after a reconnect or a server restart) never stores it twice:
 `session` (the browser tab), `seq` (the tab's answer number: one per frame display),
 `event_id` (the ``label_events`` row it produced), `shown_at` / `key_at` (browser clock, Unix
-seconds: when the frame appeared, when the key was pressed; NULL for undos), primary key (`session`, `seq`). Created
-on first use, so databases written before it existed keep working.
+seconds: when the frame appeared, when the key was pressed; NULL for undos), primary key (`session`, `seq`).
+
+## Schema versions and upgrades
+
+Version 1 had no ``answer_receipts``; version 2 (this one) adds it. Opening a writable
+database of an older version upgrades it in place, in one transaction (:data:`MIGRATIONS`:
+tables are only added, no row is changed or lost). A read-only one is read as it is. A
+database of a newer version than :data:`SCHEMA_VERSION`, or of an unknown older one, is
+refused with a message and not modified.
 
 Every write is one short ``BEGIN IMMEDIATE`` transaction on its own connection,
 committed (``synchronous=FULL``) before the method returns, so a label a caller was told
@@ -77,7 +84,7 @@ __all__ = [
 #: ``PRAGMA application_id`` of an rmeval labels database ("RMLB").
 APPLICATION_ID = 0x524D4C42
 #: ``PRAGMA user_version``: the schema version this code writes and reads.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Value of the ``app`` row of the ``meta`` table.
 MARKER = "rmeval-labels"
 #: How long a writer waits for another writer's lock before giving up (ms).
@@ -132,16 +139,21 @@ CREATE TABLE IF NOT EXISTS answer_receipts (
 );
 """
 
-_RECEIPTS_SQL = """
-CREATE TABLE IF NOT EXISTS answer_receipts (
-    session  TEXT NOT NULL,
-    seq      INTEGER NOT NULL,
-    event_id INTEGER NOT NULL REFERENCES label_events(id),
-    shown_at REAL,
-    key_at   REAL,
-    PRIMARY KEY (session, seq)
-)
-"""
+#: Upgrade steps: ``MIGRATIONS[v]`` turns a version ``v`` database into version ``v + 1``.
+#: (Version 1 databases written by rmeval after the frame view came may already hold
+#: ``answer_receipts``: it was created on first use then, hence IF NOT EXISTS.)
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """CREATE TABLE IF NOT EXISTS answer_receipts (
+            session  TEXT NOT NULL,
+            seq      INTEGER NOT NULL,
+            event_id INTEGER NOT NULL REFERENCES label_events(id),
+            shown_at REAL,
+            key_at   REAL,
+            PRIMARY KEY (session, seq)
+        )""",
+    ),
+}
 
 # Latest live (not retracted) label/skip event per (rater, frame) of one dataset.
 _CURRENT_SQL = """
@@ -252,6 +264,8 @@ class LabelStore:
           directories too) unless ``read_only`` or not ``create``.
         - A file that is not SQLite, an SQLite database without rmeval's marker, or one
           written by a newer rmeval raises :class:`LabelStoreError`; the file is not modified.
+        - A writable database of an older schema version is upgraded in place (see the
+          module docstring); a read-only one is read as it is.
         - A database whose file or directory is not writable opens read-only
           (``read_only`` is then True and ``read_only_reason`` says why).
         """
@@ -266,10 +280,12 @@ class LabelStore:
                 raise LabelStoreError(f"{p}: no labels database there yet (label some frames first, or check the path)")
             cls._create(p)
             return cls(p, read_only=False)
-        cls._check_existing(p)
+        version = cls._check_existing(p)
         reason = cls._not_writable_reason(p)
         if read_only and not reason:
             reason = "opened read-only on request"
+        if version < SCHEMA_VERSION and not reason:
+            cls._migrate(p)
         store = cls(p, read_only=bool(reason), read_only_reason=reason)
         if store.read_only:
             store._immutable = not store._can_read_shared()
@@ -287,7 +303,8 @@ class LabelStore:
         return ""
 
     @staticmethod
-    def _check_existing(p: Path) -> None:
+    def _check_existing(p: Path) -> int:
+        """Refuse a file that is not an rmeval labels database this code can read; its schema version."""
         try:
             with open(p, "rb") as f:
                 header = f.read(len(_SQLITE_HEADER))
@@ -324,8 +341,41 @@ class LabelStore:
         if version > SCHEMA_VERSION:
             raise LabelStoreError(
                 f"{p} was written by a newer rmeval (labels schema {version}; this rmeval reads "
-                f"{SCHEMA_VERSION}). Upgrade rmeval. The file was not modified."
+                f"{SCHEMA_VERSION}). Upgrade rmeval (pip install -U rmeval), or open it with the rmeval "
+                "that wrote it. The file was not modified."
             )
+        if version < min(MIGRATIONS, default=SCHEMA_VERSION):
+            raise LabelStoreError(
+                f"{p} has an unknown labels schema version {version} (this rmeval reads "
+                f"{min(MIGRATIONS)} to {SCHEMA_VERSION}). It was not modified. Choose another --db path."
+            )
+        return int(version)
+
+    @staticmethod
+    def _migrate(p: Path) -> None:
+        """Upgrade ``p`` to :data:`SCHEMA_VERSION` in one transaction (nothing changes on failure)."""
+        try:
+            con = sqlite3.connect(str(p), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise LabelStoreError(_sqlite_message(exc, p, "upgrade the database")) from None
+        try:
+            con.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            con.execute("BEGIN IMMEDIATE")
+            version = int(con.execute("PRAGMA user_version").fetchone()[0])  # another process may have done it
+            while version < SCHEMA_VERSION:
+                for statement in MIGRATIONS[version]:
+                    con.execute(statement)
+                version += 1
+            con.execute(f"PRAGMA user_version = {version}")
+            con.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                con.execute("ROLLBACK")
+            raise LabelStoreError(
+                _sqlite_message(exc, p, f"upgrade the labels database to schema {SCHEMA_VERSION}")
+            ) from None
+        finally:
+            con.close()
 
     @staticmethod
     def _create(p: Path) -> None:
@@ -524,7 +574,6 @@ class LabelStore:
             raise InvalidInputError(f"label must be 1 (goal), 0 (not goal) or None (skip), not {label!r}")
         kind = "skip" if label is None else "label"
         with self._writing("save the label") as con:
-            con.execute(_RECEIPTS_SQL)
             row = con.execute(
                 "SELECT event_id FROM answer_receipts WHERE session = ? AND seq = ?", (session, int(seq))
             ).fetchone()
@@ -562,7 +611,6 @@ class LabelStore:
         if not items:
             return out
         with self._writing("save the labels") as con:
-            con.execute(_RECEIPTS_SQL)
             now = time.time()
             for seq, frame, label, shown_at, key_at in items:
                 row = con.execute(
@@ -594,7 +642,6 @@ class LabelStore:
         rater = check_rater(rater)
         session = _check_text(session, "session")
         with self._writing("undo the label") as con:
-            con.execute(_RECEIPTS_SQL)
             if con.execute(
                 "SELECT 1 FROM answer_receipts WHERE session = ? AND seq = ?", (session, int(seq))
             ).fetchone():

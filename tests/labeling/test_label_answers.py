@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from rmeval.labeling.answers import apply_ops, parse_ops
+from rmeval.labeling.answers import apply_ops, parse_foreign, parse_ops
 from rmeval.labeling.frame_ids import dataset_identity, file_hash, frame_hashes
 from rmeval.labeling.storage import LabelStore
 
@@ -101,3 +101,24 @@ def test_identity_depends_on_the_pictures_not_only_the_paths(tiny_dataset, ruled
     (ruled_dataset.root / b_frames[0]).write_bytes((ruled_dataset.root / b_frames[1]).read_bytes())
     c = dataset_identity("x", b_frames, frame_hashes(ruled_dataset.root, b_frames))
     assert c.digest != a.digest and str(c).startswith("x@")
+
+
+def test_answers_of_an_earlier_tab_are_stored_under_its_id_once(setup):
+    store, ds, frames, hashes = setup
+    assert [o.status for o in run(store, ds, frames, [answer(1, frames[0], hashes)], tab="old")] == ["stored"]
+    value = {"tab": "new", "ops": [], "foreign": [
+        {"tab": "old", "ops": [answer(2, frames[1], hashes, label=0), answer(1, frames[0], hashes)]},
+        {"tab": "new", "ops": [answer(9, frames[5], hashes)]},  # its own tab: not foreign
+        {"tab": "", "ops": [answer(3, frames[3], hashes)]}, "junk",
+    ]}
+    foreign = parse_foreign(value)
+    assert [(t, [op["seq"] for op in ops]) for t, ops in foreign] == [("old", [1, 2])]
+    for _ in range(2):  # re-sent: stored once, under the earlier tab's id and seq
+        tab, ops = foreign[0]
+        assert [(o.seq, o.status) for o in run(store, ds, frames, ops, tab=tab)][1:] in ([(2, "stored")], [(2, "already")])
+    assert events(store, ds) == [(frames[0], "label", 1), (frames[1], "label", 0)]
+    con = sqlite3.connect(store.path)
+    assert con.execute("SELECT session, seq, shown_at, key_at FROM answer_receipts ORDER BY seq").fetchall() == [
+        ("old", 1, 1.0, 1.2), ("old", 2, 1.0, 1.2)]
+    con.close()
+    assert parse_foreign({"tab": "x", "ops": []}) == [] and parse_foreign(None) == []

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from label_helpers import AppServer, fake_cache
-from view_helpers import VIEW, open_labeller, view, wait_frame, wait_note
+from view_helpers import VIEW, open_labeller, receipts, view, wait_frame, wait_note
 from view_helpers import wait_rows as _wait_rows
 
 from rmeval.commands.common import bundled_dataset
@@ -138,6 +138,70 @@ def test_server_killed_mid_session_keeps_every_committed_label(server, page):
     wait_frame(page, f"frames/{n_done + 1:06d}.png")
     after = wait_rows(server.db, n_done + 1, page)
     assert after[:n_done] == rows and after[n_done:] == [(next_frame, "bob", "label", 1, None)]
+
+
+def test_answers_unsaved_when_the_server_stops_survive_a_restart_on_another_port(server, page):
+    """Answers given while the server is down stay listed as unsaved (with the restart command);
+    a page on another port cannot reach them; a later page on the old port sends them, and they
+    are stored once, on the frames shown, with the times they were shown and answered."""
+    open_labeller(page, server.url, rater="bob")
+    page.wait_for_timeout(150)
+    page.keyboard.press("g")
+    wait_frame(page, "frames/000001.png")
+    assert wait_rows(server.db, 1, page) == [("frames/000000.png", "bob", "label", 1, None)]
+    wait_note(page, "Saved frames/000000.png")  # confirmed to the page
+    old_port = server.port
+    server.kill()
+    view(page).locator("#down", has_text="has stopped").wait_for()
+    page.wait_for_timeout(150)
+    page.keyboard.press("n")  # answered while the server is down
+    wait_frame(page, "frames/000002.png")
+    page.wait_for_timeout(150)
+    page.keyboard.press("s")
+    wait_frame(page, "frames/000003.png")
+    pending = view(page).locator("#pending", has_text="Not saved yet: 2 answers (000001.png, 000002.png)")
+    pending.wait_for()
+    assert f"--port {old_port}" in pending.inner_text() and "another port cannot reach them" in pending.inner_text()
+    sent = page.frame_locator(VIEW).last.locator("body").evaluate("() => window.__rmevalFrameView.answers.slice()")
+    page.close()  # the tab is gone: only the browser's storage holds the two answers now
+
+    context = page.context
+    server.start()  # on another port: its pages are another origin and cannot see them
+    assert server.port != old_port
+    other = context.new_page()
+    open_labeller(other, server.url, rater="bob", first="frames/000001.png")
+    other.wait_for_timeout(2000)
+    assert events(server.db) == [("frames/000000.png", "bob", "label", 1, None)]
+    other.close()
+    server.stop()
+
+    server.port = old_port
+    server.start(same_port=True)  # as the note says: the same port
+    again = context.new_page()
+    again.goto(f"{server.url}/?rater=bob")
+    rows = wait_rows(server.db, 3, again)
+    wait_note(again, "Saved 2 answers an earlier page of this dataset had not saved")
+    wait_frame(again, "frames/000003.png")  # the first frame without an answer
+    again.wait_for_timeout(2500)  # re-sends keep coming until acknowledged: still stored once
+    assert events(server.db) == rows == [
+        ("frames/000000.png", "bob", "label", 1, None),
+        ("frames/000001.png", "bob", "label", 0, None),
+        ("frames/000002.png", "bob", "skip", None, None),
+    ]
+    got = receipts(server.db)
+    assert [r[:3] for r in got] == [(r[0], r[2], r[3]) for r in rows]
+    assert [(a["frame"], a["label"]) for a in sent] == [
+        ("frames/000000.png", 1), ("frames/000001.png", 0), ("frames/000002.png", None)]
+    for _frame, _kind, _label, shown_at, key_at in got:
+        assert shown_at is not None and key_at is not None and shown_at <= key_at
+    con = sqlite3.connect(server.db)
+    saved_at = [t for (t,) in con.execute("SELECT time FROM label_events ORDER BY id")]
+    con.close()
+    assert got[1][4] < saved_at[1] - 1.0 and got[2][4] < saved_at[2] - 1.0  # the original key times, not the resend's
+    left = view(again).locator("body").evaluate(
+        "() => Object.keys(localStorage).filter((k) => k.startsWith('rmeval-pending:') && localStorage.getItem(k) !== '[]')")
+    assert left == []
+    again.close()
 
 
 @pytest.mark.slow

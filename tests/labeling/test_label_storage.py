@@ -148,8 +148,99 @@ def test_newer_schema_is_refused(tmp_path):
     con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     con.commit()
     con.close()
-    with pytest.raises(LabelStoreError, match="newer rmeval"):
+    before = digest(path)
+    with pytest.raises(LabelStoreError, match=r"newer rmeval \(labels schema 3; this rmeval reads 2\)\. Upgrade rmeval"):
         LabelStore.open(path)
+    assert digest(path) == before
+
+
+#: The schema of version 1 (before answer_receipts), as rmeval wrote it.
+V1_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE label_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, dataset TEXT NOT NULL, frame TEXT NOT NULL, rater TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('label', 'skip', 'retract')), label INTEGER CHECK (label IN (0, 1)),
+    retracts INTEGER REFERENCES label_events(id), source TEXT NOT NULL DEFAULT 'app',
+    session TEXT NOT NULL DEFAULT '', time REAL NOT NULL,
+    CHECK ((kind = 'label') = (label IS NOT NULL)), CHECK ((kind = 'retract') = (retracts IS NOT NULL))
+);
+CREATE INDEX label_events_by_rater ON label_events(dataset, rater, frame);
+CREATE INDEX label_events_by_retracts ON label_events(retracts);
+CREATE TABLE trajectory_scores (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, dataset TEXT NOT NULL, episode INTEGER NOT NULL,
+    policy TEXT NOT NULL DEFAULT '', rater TEXT NOT NULL, n_steps INTEGER NOT NULL CHECK (n_steps >= 1),
+    n_task INTEGER NOT NULL CHECK (n_task >= 0 AND n_task <= n_steps), session TEXT NOT NULL DEFAULT '',
+    time REAL NOT NULL
+);
+CREATE INDEX trajectory_scores_by_rater ON trajectory_scores(dataset, rater, episode);
+INSERT INTO meta VALUES ('app', 'rmeval-labels');
+INSERT INTO label_events (dataset, frame, rater, kind, label, time) VALUES ('tiny', 'f0.png', 'alice', 'label', 1, 1.0);
+INSERT INTO label_events (dataset, frame, rater, kind, label, time) VALUES ('tiny', 'f1.png', 'alice', 'label', 0, 2.0);
+INSERT INTO label_events (dataset, frame, rater, kind, retracts, time) VALUES ('tiny', 'f1.png', 'alice', 'retract', 2, 3.0);
+INSERT INTO label_events (dataset, frame, rater, kind, label, time) VALUES ('tiny', 'f2.png', 'bob', 'skip', NULL, 4.0);
+INSERT INTO trajectory_scores (dataset, episode, rater, n_steps, n_task, time) VALUES ('tiny', 0, 'alice', 10, 3, 5.0);
+"""
+
+
+def version1_db(path: Path) -> Path:
+    """A labels database of schema version 1, with labels, an undo, a skip and a score."""
+    con = sqlite3.connect(path)
+    con.executescript(V1_SCHEMA)
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.execute("PRAGMA journal_mode = WAL")
+    con.close()
+    return path
+
+
+def test_version1_database_is_upgraded_in_place_keeping_every_label(tmp_path):
+    path = version1_db(tmp_path / "old.sqlite")
+    before = LabelStore.open(path, read_only=True)  # read-only: read as it is, not upgraded
+    assert before.current_labels(DS)[["frame", "rater"]].values.tolist() == [["f0.png", "alice"], ["f2.png", "bob"]]
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == 1
+    con.close()
+
+    store = LabelStore.open(path)
+    con = sqlite3.connect(path)
+    assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+    tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "answer_receipts" in tables
+    assert con.execute("SELECT count(*) FROM label_events").fetchone()[0] == 4
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+    cur = store.current_labels(DS)
+    assert cur[["frame", "rater", "kind"]].values.tolist() == [["f0.png", "alice", "label"], ["f2.png", "bob", "skip"]]
+    assert store.current_scores(DS)[["episode", "n_task", "n_steps"]].values.tolist() == [[0, 3, 10]]
+    assert store.add_answer(DS, "f1.png", "alice", 1, session="t1", seq=1) == (5, True)  # receipts work now
+    assert store.add_answer(DS, "f1.png", "alice", 1, session="t1", seq=1) == (5, False)
+    assert LabelStore.open(path).current_labels(DS)["frame"].tolist() == ["f0.png", "f2.png", "f1.png"]  # reopens
+
+
+def test_version1_database_with_receipts_made_on_first_use_is_upgraded(tmp_path):
+    path = version1_db(tmp_path / "old.sqlite")
+    con = sqlite3.connect(path)  # rmeval versions between 1 and 2 created the table on first use
+    con.execute("CREATE TABLE answer_receipts (session TEXT NOT NULL, seq INTEGER NOT NULL, event_id INTEGER NOT NULL, "
+                "shown_at REAL, key_at REAL, PRIMARY KEY (session, seq))")
+    con.execute("INSERT INTO answer_receipts VALUES ('t1', 1, 1, NULL, NULL)")
+    con.commit()
+    con.close()
+    store = LabelStore.open(path)
+    assert store.add_answer(DS, "f0.png", "alice", 1, session="t1", seq=1) == (1, False)
+    assert len(store.events(DS)) == 4
+
+
+def test_unknown_old_schema_is_refused_and_unchanged(tmp_path):
+    path = version1_db(tmp_path / "old.sqlite")
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA user_version = 0")
+    con.commit()
+    con.close()
+    before = digest(path)
+    with pytest.raises(LabelStoreError, match="unknown labels schema version 0"):
+        LabelStore.open(path)
+    assert digest(path) == before
 
 
 def test_directory_is_refused(tmp_path):

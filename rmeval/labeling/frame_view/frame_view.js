@@ -8,6 +8,7 @@
   const SEND_MS = 600;          // least time between two messages to the server
   const RESEND_MS = 1500;       // re-send unacknowledged answers after this long
   const HEALTH_MS = 1000;       // server health poll
+  const PENDING_MS = 3000;      // an answer unconfirmed this long is listed as not saved yet
   const LABEL_TEXT = { "1": "Goal", "0": "Not goal", "-1": "Skip" };
   const KEYS = { g: 1, n: 0, s: -1 };
 
@@ -24,6 +25,12 @@
   const cache = new Map();      // frame -> {state: 'loading'|'ready'|'error', img, hash, error}
   let state = null;             // persisted per tab: {tab, seq, nonce, pending: [ops], history: [{seq, frame}]}
   let storageKey = null;
+  // Unconfirmed answers also live in localStorage (one key per tab, under pendPrefix: this
+  // dataset's identity and the rater), so a later page of this dataset on this address (same
+  // port) re-sends them even after this tab is closed. They are stored once (receipts are
+  // idempotent), for the frame each names and only if its bytes still have the hash shown.
+  let pendPrefix = null;
+  let foreign = [];             // [{tab, ops}]: unconfirmed answers of earlier pages, re-sent by this one
   let lastSend = 0, healthFails = 0, serverDown = false;
   const stats = { keys: [], dropped: 0, ignored: 0, answers: [], drops: [], errors: 0, loads: [] };
   window.__rmevalFrameView = stats;   // read by the benchmark
@@ -42,8 +49,32 @@
       s = { tab: "t" + Array.from(rnd, (b) => b.toString(16).padStart(2, "0")).join(""), seq: 0, nonce: 0, pending: [], history: [] };
     }
     state = s;
+    pendPrefix = "rmeval-pending:" + (args.identity || args.dataset) + ":" + args.rater + ":";
+    adopt();
   }
-  function saveState() { try { sessionStorage.setItem(storageKey, JSON.stringify(state)); } catch (e) { /* private mode */ } }
+  function saveState() {
+    try { sessionStorage.setItem(storageKey, JSON.stringify(state)); } catch (e) { /* private mode */ }
+    keep(state.tab, state.pending);
+  }
+  function keep(tab, ops) {
+    try {
+      if (ops.length) localStorage.setItem(pendPrefix + tab, JSON.stringify(ops));
+      else localStorage.removeItem(pendPrefix + tab);
+    } catch (e) { /* storage full or disabled: the tab's sessionStorage still holds them */ }
+  }
+  function adopt() {         // unconfirmed answers other pages of this dataset and rater left here
+    foreign = [];
+    try {
+      for (let i = 0; i < localStorage.length; i++) {
+        const k = localStorage.key(i);
+        if (!k || !k.startsWith(pendPrefix) || k === pendPrefix + state.tab) continue;
+        const ops = JSON.parse(localStorage.getItem(k) || "[]");
+        if (Array.isArray(ops) && ops.length) foreign.push({ tab: k.slice(pendPrefix.length), ops });
+      }
+    } catch (e) { foreign = []; }
+  }
+  const nForeign = () => foreign.reduce((n, f) => n + f.ops.filter((op) => op.op === "answer").length, 0);
+  const unsent = () => state.pending.length > 0 || foreign.length > 0;
 
   // ------------------------------------------------------------------ answers (server + pending overlay)
   function answerAt(p) {
@@ -53,6 +84,7 @@
       if (op.op === "answer" && op.frame === frame) return op.label === null ? -1 : op.label;
       if (op.op === "undo" && op.frame === frame) return op.before;
     }
+    for (const f of foreign) for (const op of f.ops) if (op.op === "answer" && op.frame === frame) return op.label === null ? -1 : op.label;
     return serverAns[p];
   }
   function nextWhere(start, test) {
@@ -321,7 +353,7 @@
   }
   function sendNow() {
     state.nonce += 1; saveState(); lastSend = Date.now();
-    post("streamlit:setComponentValue", { value: { tab: state.tab, nonce: state.nonce, ops: state.pending, have: orderKey }, dataType: "json" });
+    post("streamlit:setComponentValue", { value: { tab: state.tab, nonce: state.nonce, ops: state.pending, foreign, have: orderKey }, dataType: "json" });
   }
 
   // ------------------------------------------------------------------ keyboard (iframe and page)
@@ -400,8 +432,8 @@
 
   // ------------------------------------------------------------------ server health
   function banner(down) {
-    const html = down ? "The labelling server has stopped. Answers you give in this tab are kept and saved when it is back. Restart it with <code>" +
-      (args ? args.restart.replace(/&/g, "&amp;").replace(/</g, "&lt;") : "rmeval label") + "</code>" : "";
+    const html = down ? "The labelling server has stopped. " + keptText() + " Restart it on the same port with <code>" +
+      restartCmd() + "</code>" : "";
     if (mode === "label") { const d = $("down"); d.hidden = !down; d.innerHTML = html; }
     if (!parentDoc) return;
     let el = parentDoc.getElementById("rmeval-server-down");
@@ -417,19 +449,40 @@
     }
     el.lastChild.innerHTML = html;
   }
+  const esc = (t) => String(t).replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const restartCmd = () => esc(args && args.restart ? args.restart : "rmeval label --port " + location.port);
+  function keptText() {
+    const n = state ? state.pending.filter((op) => op.op === "answer").length + nForeign() : 0;
+    if (!n) return "Answers you give in this tab are kept in this browser and saved when it is back.";
+    return n + " answer" + (n === 1 ? " is" : "s are") + " not saved yet: kept in this browser, they are sent again until " +
+      "the server confirms them, once it runs again on port " + esc(location.port) + " (a page on another port cannot reach them).";
+  }
+  // Unconfirmed answers stay in view: while the server is down, or when one waits longer than PENDING_MS.
+  function showPending() {
+    const el = $("pending");
+    if (!el || !state || mode !== "label") return;
+    const ops = state.pending.concat(...foreign.map((f) => f.ops)).filter((op) => op.op === "answer");
+    const oldest = ops.reduce((t, op) => Math.min(t, op.key_at || Infinity), Infinity);
+    const on = ops.length > 0 && (serverDown || now() - oldest > PENDING_MS);
+    el.hidden = !on;
+    if (on) el.innerHTML = "Not saved yet: " + ops.length + " answer" + (ops.length === 1 ? "" : "s") + " (" +
+      ops.slice(0, 4).map((op) => esc(op.frame.split("/").pop())).join(", ") + (ops.length > 4 ? ", ..." : "") + "). " +
+      keptText() + (serverDown ? " Restart it with <code>" + restartCmd() + "</code>" : "");
+  }
   async function health() {
     let ok = false;
     try { const r = await fetch("/_stcore/health", { cache: "no-store" }); ok = r.ok; } catch (e) { ok = false; }
     healthFails = ok ? 0 : healthFails + 1;
     const down = healthFails >= 2;
-    if (down !== serverDown) { serverDown = down; banner(down); if (!down && state && state.pending.length) send(); }
-    if (mode === "label") checkListening();
+    if (down !== serverDown) { serverDown = down; banner(down); if (!down && state && unsent()) send(); }
+    else if (down) banner(true);   // the count of unsaved answers changes
+    if (mode === "label") { checkListening(); showPending(); }
   }
   setInterval(health, HEALTH_MS);
 
   // ------------------------------------------------------------------ resend watchdog
   setInterval(() => {
-    if (state && state.pending.length && !serverDown && Date.now() - lastSend > RESEND_MS) send();
+    if (state && unsent() && !serverDown && Date.now() - lastSend > RESEND_MS) send();
   }, 500);
 
   // ------------------------------------------------------------------ Streamlit protocol
@@ -453,6 +506,21 @@
       for (const o of a.outcomes) if (o.status === "refused") refused.push(o);
       saveState();
     }
+    // outcomes of the answers of earlier pages this one re-sent: forget those the server settled
+    let settled = 0;
+    if (Array.isArray(a.adopted)) {
+      for (const d of a.adopted) {
+        const f = foreign.find((x) => x.tab === d.tab);
+        if (!f || !Array.isArray(d.outcomes)) continue;
+        const done = new Map(d.outcomes.map((o) => [o.seq, o]));
+        for (const o of d.outcomes) if (o.status === "refused") refused.push(o); else if (o.status !== "undone") settled++;
+        f.ops = f.ops.filter((op) => !done.has(op.seq));
+        let left = [];
+        try { left = JSON.parse(localStorage.getItem(pendPrefix + f.tab) || "[]"); } catch (e) { left = []; }
+        keep(f.tab, Array.isArray(left) ? left.filter((op) => !done.has(op.seq)) : []);
+      }
+      foreign = foreign.filter((f) => f.ops.length);
+    }
     // The order, hashes and captions come only when this view does not hold them yet (the
     // value says which order it holds): a short message per answer for a busy server.
     if (a.order === null && a.order_key !== orderKey) { orderKey = null; sendNow(); return; }
@@ -473,13 +541,14 @@
       show(start);
     } else refreshPanel();
     if (refused.length) note("Not saved: " + refused.map((o) => o.message).join("; "), "error");
+    else if (settled) note("Saved " + settled + " answer" + (settled === 1 ? "" : "s") + " an earlier page of this dataset had not saved.");
     else if (Array.isArray(a.outcomes) && a.outcomes.some((o) => o.status === "stored" || o.status === "already") && !state.pending.length) {
       const last = a.outcomes[a.outcomes.length - 1];
       if (last.status === "stored" || last.status === "already") note("Saved " + last.frame + ".");
     }
-    if (a.boot !== boot) { const again = boot !== null; boot = a.boot; if (again && state.pending.length) send(); }
-    if (first && state.pending.length) send();
-    checkListening();
+    if (a.boot !== boot) { const again = boot !== null; boot = a.boot; if (again) { adopt(); if (unsent()) send(); } }
+    if (first && unsent()) send();
+    checkListening(); showPending();
     height();
   }
   new ResizeObserver(height).observe(document.body);

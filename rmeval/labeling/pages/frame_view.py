@@ -64,9 +64,12 @@ def frame_packs(root: Path, stamp: tuple[int, int], frames: list[str]) -> dict[s
 
 
 def restart_command(dataset: Path, db: Path) -> str:
-    """The command that starts this app again on the same port."""
+    """The command that starts this app again on the same host and port (so the pages of this
+    one, and the answers they hold unsaved, reach it: a page on another port cannot)."""
     port = st.get_option("server.port")
-    return f"rmeval label --dataset {shlex.quote(str(dataset))} --db {shlex.quote(str(db))} --port {port}"
+    host = st.get_option("server.address") or "127.0.0.1"
+    where = "" if host == "127.0.0.1" else f" --host {shlex.quote(str(host))}"
+    return f"rmeval label --dataset {shlex.quote(str(dataset))} --db {shlex.quote(str(db))}{where} --port {port}"
 
 
 def frame_view(*, key: str, **args: Any) -> Any:

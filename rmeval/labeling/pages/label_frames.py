@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from rmeval.errors import RmevalError
-from rmeval.labeling.answers import Outcome, apply_ops, parse_ops
+from rmeval.labeling.answers import Outcome, apply_ops, parse_foreign, parse_ops
 from rmeval.labeling.exchange import auto_labels
 from rmeval.labeling.ordering import ORDERS, frame_order, informativeness
 from rmeval.labeling.pages import common
@@ -73,15 +73,23 @@ def _instructions(ctx: common.Context) -> None:
                 k += 1
 
 
-def _store_answers(ctx: common.Context) -> list[Outcome]:
-    """Store what the view sent (answers bound to the frames shown); their outcomes."""
+def _store_answers(ctx: common.Context) -> tuple[list[Outcome], list[dict[str, Any]]]:
+    """Store what the view sent (answers bound to the frames shown): the outcomes of this tab's
+    answers, and ``[{tab, outcomes}]`` of the other tabs' answers it re-sent."""
     assert ctx.rater is not None
-    tab, ops = parse_ops(st.session_state.get("lf_view"))
-    if not ops:
-        return []
-    done = st.session_state.setdefault(DONE, {}).setdefault(tab, set())
-    return apply_ops(ctx.store, ctx.dataset.name, ctx.rater, tab, ops, root=ctx.dataset.root,
-                     frames=set(ctx.frames), done=done)
+    value = st.session_state.get("lf_view")
+    done_by_tab = st.session_state.setdefault(DONE, {})
+    frames = set(ctx.frames)
+
+    def apply(tab: str, ops: list[dict[str, Any]]) -> list[Outcome]:
+        assert ctx.rater is not None
+        return apply_ops(ctx.store, ctx.dataset.name, ctx.rater, tab, ops, root=ctx.dataset.root,
+                         frames=frames, done=done_by_tab.setdefault(tab, set()))
+
+    tab, ops = parse_ops(value)
+    own = apply(tab, ops) if ops else []
+    adopted = [{"tab": t, "outcomes": [o.as_dict() for o in apply(t, o_)]} for t, o_ in parse_foreign(value)]
+    return own, adopted
 
 
 @st.fragment
@@ -89,7 +97,7 @@ def _view(ctx: common.Context, order: np.ndarray, order_key: str) -> None:
     """The frame view. A key in it reruns only this fragment: store the answers, send the acks."""
     assert ctx.rater is not None
     ds, store, rater, frames = ctx.dataset, ctx.store, ctx.rater, ctx.frames
-    outcomes = _store_answers(ctx)
+    outcomes, adopted = _store_answers(ctx)
     try:
         mine = store.current_labels(ds.name, rater)
     except RmevalError as exc:
@@ -113,11 +121,13 @@ def _view(ctx: common.Context, order: np.ndarray, order_key: str) -> None:
     frame_view(
         key="lf_view",
         dataset=ds.name,
+        identity=str(common.current_identity(ds)),
         rater=rater,
         order_key=order_key,
         **static,
         answers=[given.get(frames[r]) for r in ordered],
         outcomes=[o.as_dict() for o in outcomes],
+        adopted=adopted,
         base=frames_base(ds.root),
         frame_w=int(w),
         frame_h=int(h),
