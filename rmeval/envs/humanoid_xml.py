@@ -42,12 +42,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from rmeval.envs.catalogue import get_env
 from rmeval.errors import InvalidInputError, RmevalError
 
-#: Looks the Humanoid can be rendered with.
-LOOKS: tuple[str, ...] = ("textured", "robot", "original")
-#: Rendering quality presets (see the module docstring).
-QUALITIES: tuple[str, ...] = ("fast", "fine")
+#: Looks the Humanoid can be rendered with (the catalogue's).
+LOOKS: tuple[str, ...] = get_env("humanoid").looks
+#: Rendering quality presets (the catalogue's; see the module docstring).
+QUALITIES: tuple[str, ...] = get_env("humanoid").qualities
 
 #: Name of the fixed camera added to the model.
 FIXED_CAMERA_NAME = "fixed"
