@@ -93,6 +93,19 @@ def test_environment_modules_read_the_catalogue() -> None:
     assert (humanoid.EPISODE_STEPS, humanoid.CAMERAS, humanoid.DEFAULT_SIZE) == (h.episode_steps, h.cameras, h.render_size)
     assert (humanoid_xml.LOOKS, humanoid_xml.QUALITIES) == (h.looks, h.qualities)
     assert {t.env_id for t in tasks.list_tasks()} == set(ENV_IDS)
+    assert get_env("cartpole").goal_param in cartpole.STATE_PARAMS
+    assert get_env("mountaincar").goal_param in mountaincar.STATE_PARAMS
+
+
+def test_landscape_goal_predicates_read_the_catalogue() -> None:
+    from rmeval.landscape import _PREDICATES
+
+    assert _PREDICATES == {
+        "CartPole-v1": ("angle", "rmeval.envs.cartpole"),
+        "rmeval/CartPole-v0": ("angle", "rmeval.envs.cartpole"),
+        "MountainCarContinuous-v0": ("x", "rmeval.envs.mountaincar"),
+        "rmeval/MountainCarContinuous-v0": ("x", "rmeval.envs.mountaincar"),
+    }
 
 
 def test_registration_uses_string_entry_points() -> None:

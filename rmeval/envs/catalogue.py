@@ -46,6 +46,8 @@ class EnvInfo:
             (gymnasium's own environment for the classic-control ones).
         sweepable: whether ``rmeval render --sweep`` works (a one-number state to sweep).
         ground_truth: whether checkpoints can be evaluated under a ground-truth success rule.
+        goal_param: the state variable whose value alone decides a goal state (the
+            ``is_goal`` of ``rmeval.envs.<name>`` takes it); None: no such variable.
     """
 
     name: str
@@ -63,6 +65,7 @@ class EnvInfo:
     state_renderer_id: str = ""
     sweepable: bool = False
     ground_truth: bool = False
+    goal_param: str | None = None
 
     @property
     def env_kwargs(self) -> dict[str, Any]:
@@ -83,6 +86,7 @@ _ENVS: tuple[EnvInfo, ...] = (
         state_renderer_id="CartPole-v1",
         sweepable=True,
         ground_truth=True,
+        goal_param="angle",
     ),
     EnvInfo(
         name="mountaincar",
@@ -100,6 +104,7 @@ _ENVS: tuple[EnvInfo, ...] = (
         state_renderer_id="MountainCarContinuous-v0",
         sweepable=True,
         ground_truth=True,
+        goal_param="x",
     ),
     EnvInfo(
         name="humanoid",
