@@ -29,7 +29,7 @@ import re
 import secrets
 import shutil
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePath
 from typing import IO, Any
 
@@ -279,6 +279,27 @@ def write_table(path: str | Path, df: Any, *, what: str | None = None) -> Path:
     return write_text(path, df.to_csv(index=False), what=what)
 
 
+def read_step_table(path: str | Path, columns: Sequence[str]) -> Any:
+    """A run's CSV log (``monitor.csv``, ``checkpoints.csv``) sorted by ``step``; None when absent.
+
+    Raises:
+        RmevalError: the file cannot be read, or lacks one of ``columns``.
+    """
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        return None
+    try:
+        df = pd.read_csv(path)
+    except (OSError, ValueError) as exc:
+        raise RmevalError(f"cannot read {path}: {exc}") from None
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise RmevalError(f"{path}: missing columns {missing}")
+    return df.sort_values("step", kind="stable").reset_index(drop=True)
+
+
 def write_array(path: str | Path, array: Any, *, what: str | None = None) -> Path:
     """Write a NumPy array as ``.npy`` (no pickles) atomically."""
     import numpy as np
@@ -357,6 +378,7 @@ __all__ = [
     "leftovers",
     "notice",
     "publish_directory",
+    "read_step_table",
     "storage_error",
     "temp_name",
     "translate_errors",

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from rmeval.embedding_options import EmbeddingOptions
+from rmeval.envs.catalogue import list_envs
 from rmeval.errors import InvalidInputError
 from rmeval.registry import AnyRef
 
@@ -66,11 +67,12 @@ RANDOM_NOTE = "* random weights: pipeline check only, says nothing about pretrai
 
 #: Environments (metadata ``env``) whose goal predicate can mark the goal region when a
 #: dataset has no labels: env id -> (parameter, predicate module).
+#: Both ids are recorded: the state renderer's (sweeps) and rmeval's gymnasium id (rollouts).
 _PREDICATES: dict[str, tuple[str, str]] = {
-    "CartPole-v1": ("angle", "rmeval.envs.cartpole"),
-    "rmeval/CartPole-v0": ("angle", "rmeval.envs.cartpole"),
-    "MountainCarContinuous-v0": ("x", "rmeval.envs.mountaincar"),
-    "rmeval/MountainCarContinuous-v0": ("x", "rmeval.envs.mountaincar"),
+    env_id: (env.goal_param, f"rmeval.envs.{env.name}")
+    for env in list_envs()
+    if env.goal_param is not None
+    for env_id in (env.state_renderer_id, env.id)
 }
 
 

@@ -118,6 +118,7 @@ def test_failing_model_fails_alone(run, tmp_path, monkeypatch):
         (["--models", "ViT-Nope"], "unknown model 'ViT-Nope'"),
         (["--dataset", "/nonexistent/dataset"], "/nonexistent/dataset"),
         (["--ci", "95"], "--ci must lie strictly between 0 and 1"),
+        (["--resamples", "0"], "--resamples must be at least 1"),
         (["--precision", "fp32", "--batch-size", "0"], "--batch-size must be a positive integer or 'auto'"),
     ],
 )

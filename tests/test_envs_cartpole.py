@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import rmeval.envs.registration  # noqa: F401  (registers the ids)
-from rmeval.envs import ENV_IDS, register_envs
+from rmeval.envs import ENV_IDS, register_rmeval_envs
 from rmeval.envs.cartpole import GOAL_PROMPT, UPRIGHT_THRESHOLD_RAD, is_goal
 from rmeval.envs.cartpole_env import DROPPED_REWARD, UPRIGHT_REWARD, NoTerminationCartPoleEnv
 
@@ -17,8 +17,8 @@ ENV_ID = "rmeval/CartPole-v0"
 
 
 def test_registration_is_idempotent() -> None:
-    register_envs()
-    register_envs()
+    register_rmeval_envs()
+    register_rmeval_envs()
     for env_id in ENV_IDS:
         assert env_id in gym.registry
     assert gym.spec(ENV_ID).max_episode_steps == 200

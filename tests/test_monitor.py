@@ -117,3 +117,22 @@ def test_report_run_plots_the_monitor(tmp_path, run):
     assert len(fig.axes) == 3
     code, _, err = run("report", "--run", str(tmp_path / "nothing"))
     assert code == 2 and "not a training run folder" in err
+
+
+def test_run_logs_are_read_sorted_and_checked(tmp_path):
+    """monitor.csv and checkpoints.csv share one reader: sorted by step, clear errors."""
+    from rmeval.errors import RmevalError
+    from rmeval.training.checkpoints import CHECKPOINTS_CSV, CSV_COLUMNS, read_checkpoints
+    from rmeval.training.monitor import COLUMNS, MONITOR_CSV, read_monitor
+
+    for name, columns, read in ((MONITOR_CSV, COLUMNS, read_monitor), (CHECKPOINTS_CSV, CSV_COLUMNS, read_checkpoints)):
+        run = tmp_path / name.replace(".", "_")
+        run.mkdir()
+        empty = read(run)
+        assert list(empty.columns) == list(columns) and len(empty) == 0
+        rows = pd.DataFrame({c: [2, 1] if c == "step" else [0.5, 0.25] for c in columns})
+        rows.to_csv(run / name, index=False)
+        assert read(run)["step"].tolist() == [1, 2]
+        rows.drop(columns=[columns[-1]]).to_csv(run / name, index=False)
+        with pytest.raises(RmevalError, match=f"missing columns .*{columns[-1]}"):
+            read(run)

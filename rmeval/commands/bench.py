@@ -12,6 +12,7 @@ from rmeval.commands.common import (
     RANDOM_WEIGHTS_NOTE,
     add_embedding_options,
     add_out_option,
+    check_bootstrap_options,
     check_embedding_options,
     check_model_tags,
     datasets_dir,
@@ -104,10 +105,7 @@ def run(args: argparse.Namespace) -> int:
     from rmeval.dataset import load_dataset
 
     alphas = parse_alphas(args.alpha)
-    if args.resamples < 1:
-        raise InvalidInputError(f"--resamples must be at least 1, got {args.resamples}")
-    if not 0 < args.ci < 1:
-        raise InvalidInputError(f"--ci must lie strictly between 0 and 1 (e.g. 0.95), got {args.ci}")
+    check_bootstrap_options(args)
     if args.seed < 0:
         raise InvalidInputError(f"--seed must be a non-negative integer, got {args.seed}")
     embedding = check_embedding_options(args)

@@ -106,6 +106,16 @@ def check_prompts(args: argparse.Namespace) -> None:
                 )
 
 
+def check_bootstrap_options(args: argparse.Namespace) -> None:
+    """Refuse a --resamples below 1 or a --ci outside (0, 1) (bad input: exit 2)."""
+    from rmeval.errors import InvalidInputError
+
+    if args.resamples < 1:
+        raise InvalidInputError(f"--resamples must be at least 1, got {args.resamples}")
+    if not 0 < args.ci < 1:
+        raise InvalidInputError(f"--ci must lie strictly between 0 and 1 (e.g. 0.95), got {args.ci}")
+
+
 def check_model_tags(models: Sequence[Any]) -> None:
     """Refuse a pretrained tag open_clip does not know before any model loads (bad input: exit 2).
 

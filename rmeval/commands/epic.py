@@ -17,6 +17,7 @@ from rmeval.commands.common import (
     add_out_option,
     add_reward_options,
     bundled_dataset,
+    check_bootstrap_options,
     check_embedding_options,
     check_model_tags,
     check_prompts,
@@ -27,7 +28,6 @@ from rmeval.commands.common import (
     write_json,
     write_table,
 )
-from rmeval.errors import InvalidInputError
 from rmeval.ranges import parse_alphas
 from rmeval.registry import parse_models
 
@@ -87,10 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from rmeval.epic_table import EpicJob, run_epic
 
     alphas = parse_alphas(args.alpha)
-    if args.resamples < 1:
-        raise InvalidInputError(f"--resamples must be at least 1, got {args.resamples}")
-    if not 0 < args.ci < 1:
-        raise InvalidInputError(f"--ci must lie strictly between 0 and 1 (e.g. 0.95), got {args.ci}")
+    check_bootstrap_options(args)
     embedding = check_embedding_options(args)
     models = parse_models(args.models)
     check_model_tags(models)

@@ -7,6 +7,7 @@ import shlex
 from typing import TYPE_CHECKING
 
 from rmeval.commands.common import say
+from rmeval.envs.catalogue import env_names
 from rmeval.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ examples:
       --out datasets/cartpole-angle --name cartpole-angle --overwrite
 """
 
-ENVS = ("cartpole", "mountaincar", "humanoid")
+ENVS = tuple(env_names())
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -144,8 +145,9 @@ def build_job(args: argparse.Namespace) -> RenderJob:
     The command holds every option that changes the frames or the index (resolved look,
     camera and size included) and leaves out --out, --name, --workers and --overwrite.
     """
+    from rmeval.envs.catalogue import get_env
     from rmeval.rendering import poses as poses_mod
-    from rmeval.rendering.build import EPISODE_STEPS, RenderJob
+    from rmeval.rendering.build import RenderJob
     from rmeval.rendering.renderers import RenderSettings, parse_size, state_params
     from rmeval.rendering.rollouts import RolloutSpec
     from rmeval.rendering.sweep import SweepSpec, parse_randomise, parse_sweeps
@@ -212,7 +214,7 @@ def build_job(args: argparse.Namespace) -> RenderJob:
             cmd += ["--facing", args.facing]
         random_used = True
     if args.episodes is not None:
-        steps = args.steps if args.steps is not None else EPISODE_STEPS[env]
+        steps = args.steps if args.steps is not None else get_env(env).episode_steps
         job.rollouts = RolloutSpec(episodes=args.episodes, steps=steps, every=args.every, seed=args.seed, policy=args.policy)
         cmd += ["--episodes", str(args.episodes), "--steps", str(steps)]
         if args.policy != "random":

@@ -175,9 +175,9 @@ def _resume_config(args: argparse.Namespace) -> tuple[Any, Path]:
         if opt == "model" and have is not None:
             same = parse_model(given).id == have
         if opt == "env":
-            from rmeval.training.presets import get_train_env
+            from rmeval.envs.catalogue import get_env
 
-            same = get_train_env(given).name == have
+            same = get_env(given).name == have
         if not same:
             raise InvalidInputError(
                 f"--{opt.replace('_', '-')} {given} differs from the run's {have!r}; --resume continues the run "

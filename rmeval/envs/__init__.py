@@ -3,7 +3,10 @@
 Importing this package imports nothing heavy; each environment module loads gymnasium
 (and MuJoCo, for the Humanoid) only when used.
 
-Gymnasium environments (register them with :func:`register_envs`, or import
+Every fact about an environment (id, algorithm, looks, cameras, sizes, episode length)
+lives in one catalogue, :mod:`rmeval.envs.catalogue` (:func:`get_env`, :func:`list_envs`).
+
+Gymnasium environments (register them with :func:`register_rmeval_envs`, or import
 :mod:`rmeval.envs.registration`, or name the module in the id:
 ``gymnasium.make("rmeval.envs.registration:rmeval/Humanoid-v0")``):
 
@@ -33,44 +36,20 @@ Other modules: :mod:`rmeval.envs.tasks` (the paper's tasks and prompts as data),
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
-
-@dataclass(frozen=True)
-class EnvSpec:
-    """One rmeval environment: gymnasium id, entry point, episode length, default kwargs."""
-
-    id: str
-    entry_point: str
-    max_episode_steps: int
-    kwargs: tuple[tuple[str, Any], ...] = ()
-
-
-#: The environments :func:`register_envs` registers.
-ENV_SPECS: tuple[EnvSpec, ...] = (
-    EnvSpec("rmeval/CartPole-v0", "rmeval.envs.cartpole_env:NoTerminationCartPoleEnv", 200),
-    EnvSpec("rmeval/MountainCarContinuous-v0", "rmeval.envs.mountaincar_env:AbsorbingGoalMountainCarEnv", 200),
-    EnvSpec("rmeval/Humanoid-v0", "rmeval.envs.humanoid:TexturedHumanoidEnv", 100),
-)
+from rmeval.envs.catalogue import EnvInfo, env_names, get_env, list_envs
 
 #: Gymnasium ids of rmeval's environments.
-ENV_IDS: tuple[str, ...] = tuple(spec.id for spec in ENV_SPECS)
+ENV_IDS: tuple[str, ...] = tuple(env.id for env in list_envs())
 
 
-def register_envs() -> None:
-    """Register rmeval's environments with gymnasium. Safe to call more than once."""
+def register_rmeval_envs() -> None:
+    """Register rmeval's environments with Gymnasium, by string entry point. Safe to call more than once."""
     import gymnasium as gym
 
-    for spec in ENV_SPECS:
-        if spec.id in gym.registry:
+    for env in list_envs():
+        if env.id in gym.registry:
             continue
-        gym.register(
-            id=spec.id,
-            entry_point=spec.entry_point,
-            max_episode_steps=spec.max_episode_steps,
-            kwargs=dict(spec.kwargs),
-        )
+        gym.register(id=env.id, entry_point=env.entry_point, max_episode_steps=env.episode_steps)
 
 
-__all__ = ["ENV_IDS", "ENV_SPECS", "EnvSpec", "register_envs"]
+__all__ = ["ENV_IDS", "EnvInfo", "env_names", "get_env", "list_envs", "register_rmeval_envs"]

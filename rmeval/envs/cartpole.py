@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from rmeval.envs.catalogue import get_env
 from rmeval.envs.state_rendering import check_state_params, make_rgb_env
 
 #: Pole angle (radians, 0 = upright) at or below which a state counts as a goal state.
@@ -34,7 +35,7 @@ def is_goal(angle: float | np.ndarray) -> np.ndarray:
 class CartPoleStateRenderer:
     """Renders CartPole frames for given states. Reuse one instance for many frames."""
 
-    env_id = "CartPole-v1"
+    env_id = get_env("cartpole").state_renderer_id
 
     def __init__(self) -> None:
         self._env = make_rgb_env(self.env_id)

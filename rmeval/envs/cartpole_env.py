@@ -29,12 +29,13 @@ from gymnasium import spaces
 from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 
 from rmeval.envs.cartpole import is_goal
+from rmeval.envs.catalogue import get_env
 
 #: Reward per step while the pole is up, and while it is dropped.
 UPRIGHT_REWARD = 1.0
 DROPPED_REWARD = -1.0
-#: Episode length of ``rmeval/CartPole-v0`` (paper, Appendix C.1).
-EPISODE_STEPS = 200
+#: Episode length of ``rmeval/CartPole-v0`` (paper, Appendix C.1), from the catalogue.
+EPISODE_STEPS = get_env("cartpole").episode_steps
 
 
 class NoTerminationCartPoleEnv(CartPoleEnv):

@@ -20,8 +20,8 @@ physics (``mj_forward`` only), for poses built by hand
 (:func:`rmeval.envs.pose_predicates.make_pose`) or recorded from rollouts.
 
 Rendering needs an OpenGL backend. Without a display, MuJoCo renders with EGL and Mesa's
-software renderer (llvmpipe): this module sets ``MUJOCO_GL=egl`` unless it is already set,
-before importing MuJoCo. Debian/Ubuntu packages: ``libegl1 libopengl0 libegl-mesa0 libgl1-mesa-dri``
+software renderer (llvmpipe): :mod:`rmeval.envs.mujoco_loader` sets ``MUJOCO_GL=egl`` unless
+it is already set, before importing MuJoCo. Debian/Ubuntu packages: ``libegl1 libopengl0 libegl-mesa0 libgl1-mesa-dri``
 (or ``MUJOCO_GL=osmesa`` with ``libosmesa6``); Python: ``PyOpenGL``. When rendering fails,
 :class:`~rmeval.errors.RmevalError` says which backend was tried and what to install.
 """
@@ -29,14 +29,12 @@ before importing MuJoCo. Debian/Ubuntu packages: ``libegl1 libopengl0 libegl-mes
 from __future__ import annotations
 
 import os
-
-os.environ.setdefault("MUJOCO_GL", "egl")
-
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from rmeval.envs.catalogue import get_env
 from rmeval.envs.humanoid_xml import (
     FIXED_CAMERA_NAME,
     LOOKS,
@@ -44,46 +42,11 @@ from rmeval.envs.humanoid_xml import (
     TRACKING_CAMERA_NAME,
     humanoid_xml_path,
 )
+from rmeval.envs.mujoco_loader import backend_help, mujoco
+from rmeval.envs.pose_predicates import BodyPoints, pose_labels
 from rmeval.errors import InvalidInputError, RmevalError
 
-
-def backend_help(exc: BaseException | None = None) -> str:
-    """A message saying why MuJoCo could not render and how to fix it."""
-    backend = os.environ.get("MUJOCO_GL", "")
-    cause = f": {type(exc).__name__}: {exc}" if exc is not None else ""
-    platform = os.environ.get("PYOPENGL_PLATFORM")
-    pyopengl = (
-        f" PYOPENGL_PLATFORM is set to {platform!r}; unset it or make it equal to MUJOCO_GL."
-        if platform and platform.lower() != backend.lower()
-        else ""
-    )
-    return (
-        f"MuJoCo cannot render with MUJOCO_GL={backend!r}{cause}. On a machine without a "
-        "display set MUJOCO_GL=egl (Mesa's software renderer; Debian/Ubuntu: apt-get install "
-        "libegl1 libopengl0 libegl-mesa0 libgl1-mesa-dri) or MUJOCO_GL=osmesa (apt-get install libosmesa6); "
-        "with a display, MUJOCO_GL=glfw. Python needs PyOpenGL (pip install PyOpenGL)." + pyopengl
-    )
-
-
-def _load_llvm_users_first() -> None:
-    """Load triton (torch's compiler, bundled with CUDA builds of torch) before any EGL context.
-
-    Mesa's llvmpipe (the software OpenGL behind MUJOCO_GL=egl on machines without a GPU)
-    and triton each carry their own LLVM. When triton loads after an llvmpipe context
-    exists -- torchvision imports it -- the process crashes (SIGSEGV in triton/knobs.py).
-    Loaded in this order, both work; rendering and CLIP embedding share processes
-    (training, landscapes), so this module takes care of it.
-    """
-    try:
-        import triton  # noqa: F401
-    except Exception:  # noqa: BLE001 - not installed (CPU-only torch), or broken: nothing to protect
-        pass
-
-
-_load_llvm_users_first()
-
 try:
-    import mujoco
     from gymnasium import utils as _gym_utils
     from gymnasium.envs.mujoco.humanoid_v5 import HumanoidEnv as _GymHumanoidEnv
     from gymnasium.envs.mujoco.mujoco_rendering import OffScreenViewer as _OffScreenViewer
@@ -93,16 +56,18 @@ except ImportError as _exc:
         "pip install 'gymnasium[mujoco]'."
     ) from None
 except Exception as _exc:  # noqa: BLE001
-    # MuJoCo rejects an unknown MUJOCO_GL value at import (RuntimeError), and PyOpenGL
-    # fails at import when the chosen platform's library is missing (AttributeError).
+    # PyOpenGL fails at import when the chosen platform's library is missing (AttributeError).
     raise RmevalError(backend_help(_exc)) from None
 
+_INFO = get_env("humanoid")
+
 #: Cameras a Humanoid frame can be rendered from.
-CAMERAS: tuple[str, ...] = ("fixed", "tracking")
+CAMERAS: tuple[str, ...] = _INFO.cameras
 #: Default frame size (width, height): CLIP's input size, so no resizing is needed.
-DEFAULT_SIZE: tuple[int, int] = (224, 224)
+assert _INFO.render_size is not None
+DEFAULT_SIZE: tuple[int, int] = _INFO.render_size
 #: Episode length used by the paper (Appendix C.2) and by ``rmeval/Humanoid-v0``.
-EPISODE_STEPS = 100
+EPISODE_STEPS = _INFO.episode_steps
 
 _CAMERA_NAMES = {"fixed": FIXED_CAMERA_NAME, "tracking": TRACKING_CAMERA_NAME}
 
@@ -213,8 +178,6 @@ class TexturedHumanoidEnv(_GymHumanoidEnv):
 
     def pose_labels(self) -> dict[str, bool]:
         """Automatic goal labels of the current state (see :mod:`rmeval.envs.pose_predicates`)."""
-        from rmeval.envs.pose_predicates import BodyPoints, pose_labels
-
         return pose_labels(BodyPoints.from_mujoco(self.model, self.data))
 
 
@@ -327,15 +290,13 @@ class HumanoidPoseRenderer:
 
     def labels(self, qpos: Sequence[float] | np.ndarray) -> dict[str, bool]:
         """Automatic goal labels of ``qpos`` (see :mod:`rmeval.envs.pose_predicates`)."""
-        from rmeval.envs.pose_predicates import BodyPoints, pose_labels
-
         self.set_qpos(qpos)
         return pose_labels(BodyPoints.from_mujoco(self.model, self.data))
 
     def settings(self) -> dict[str, Any]:
         """What produced the frames, for provenance records."""
         return {
-            "env_id": "rmeval/Humanoid-v0",
+            "env_id": _INFO.state_renderer_id,
             "renderer": "mujoco",
             "mujoco_version": mujoco.__version__,
             "mujoco_gl": os.environ.get("MUJOCO_GL", ""),

@@ -42,12 +42,13 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 
+from rmeval.envs.catalogue import get_env
 from rmeval.errors import InvalidInputError, RmevalError
 
-#: Looks the Humanoid can be rendered with.
-LOOKS: tuple[str, ...] = ("textured", "robot", "original")
-#: Rendering quality presets (see the module docstring).
-QUALITIES: tuple[str, ...] = ("fast", "fine")
+#: Looks the Humanoid can be rendered with (the catalogue's).
+LOOKS: tuple[str, ...] = get_env("humanoid").looks
+#: Rendering quality presets (the catalogue's; see the module docstring).
+QUALITIES: tuple[str, ...] = get_env("humanoid").qualities
 
 #: Name of the fixed camera added to the model.
 FIXED_CAMERA_NAME = "fixed"
@@ -200,18 +201,31 @@ def build_humanoid_xml(
     return ET.tostring(root, encoding="unicode")
 
 
-def _apply_textured_look(root: ET.Element, quality: str) -> None:
+def _restyle(
+    root: ET.Element,
+    *,
+    headlight: dict[str, str],
+    sky: tuple[str, str],
+    floor_texture: dict[str, str],
+    floor_material: dict[str, str],
+    geom_rgba: str,
+    materials: dict[str, tuple[tuple[float, float, float, float], float, float]],
+    sun: dict[str, str],
+    material_of: dict[str, str],
+    default_material: str | None = None,
+) -> tuple[ET.Element, ET.Element]:
+    """What every look other than the original changes: lights, sky, floor, materials.
+
+    ``material_of`` maps body-part geoms to materials (``default_material``, if given, for
+    the body parts it does not name). Returns the ``<quality>`` element (for the caller's
+    render settings) and the torso body (for decorations).
+    """
     visual = root.find("visual")
     assert visual is not None
     quality_el = visual.find("quality")
     if quality_el is None:
         quality_el = ET.SubElement(visual, "quality")
-    if quality == "fast":
-        quality_el.set("offsamples", "0")
-    else:
-        quality_el.set("offsamples", "4")
-        quality_el.set("shadowsize", "1024")
-    ET.SubElement(visual, "headlight", {"ambient": "0.40 0.40 0.42", "diffuse": "0.30 0.30 0.30", "specular": "0.05 0.05 0.05"})
+    ET.SubElement(visual, "headlight", headlight)
     ET.SubElement(visual, "rgba", {"haze": "0.80 0.88 0.96 1"})
 
     asset = root.find("asset")
@@ -220,21 +234,13 @@ def _apply_textured_look(root: ET.Element, quality: str) -> None:
         asset.remove(child)
     ET.SubElement(asset, "texture", {
         "name": "sky", "type": "skybox", "builtin": "gradient",
-        "rgb1": "0.38 0.62 0.92", "rgb2": "0.90 0.95 1.0", "width": "256", "height": "256",
+        "rgb1": sky[0], "rgb2": sky[1], "width": "256", "height": "256",
     })
-    ET.SubElement(asset, "texture", {
-        "name": "grass", "type": "2d", "builtin": "checker",
-        "rgb1": "0.40 0.62 0.26", "rgb2": "0.36 0.57 0.23",
-        "mark": "random", "random": "0.15", "markrgb": "0.50 0.70 0.33",
-        "width": "512", "height": "512",
-    })
-    ET.SubElement(asset, "material", {
-        "name": "MatPlane", "texture": "grass", "texrepeat": "60 60",
-        "reflectance": "0", "specular": "0.05", "shininess": "0.05",
-    })
+    ET.SubElement(asset, "texture", floor_texture)
+    ET.SubElement(asset, "material", floor_material)
     # gymnasium's default geom class refers to material "geom": keep one, plain.
-    ET.SubElement(asset, "material", {"name": "geom", "rgba": "0.8 0.6 0.4 1"})
-    for name, (rgba, specular, shininess) in BODY_MATERIALS.items():
+    ET.SubElement(asset, "material", {"name": "geom", "rgba": geom_rgba})
+    for name, (rgba, specular, shininess) in materials.items():
         ET.SubElement(asset, "material", {
             "name": name, "rgba": _fmt(rgba), "specular": f"{specular:g}", "shininess": f"{shininess:g}",
         })
@@ -243,11 +249,7 @@ def _apply_textured_look(root: ET.Element, quality: str) -> None:
     assert worldbody is not None
     for light in worldbody.findall("light"):
         worldbody.remove(light)
-    ET.SubElement(worldbody, "light", {
-        "name": "sun", "directional": "true", "pos": "0 0 4", "dir": "-0.35 0.45 -1",
-        "diffuse": "0.58 0.56 0.52", "specular": "0.15 0.15 0.15",
-        "castshadow": "true" if quality == "fine" else "false",
-    })
+    ET.SubElement(worldbody, "light", {"name": "sun", "directional": "true", "pos": "0 0 4", "dir": "-0.35 0.45 -1", **sun})
 
     for geom in root.iter("geom"):
         name = geom.get("name", "")
@@ -255,14 +257,43 @@ def _apply_textured_look(root: ET.Element, quality: str) -> None:
             geom.set("rgba", _MATERIAL_RGBA)
             geom.set("size", "40 40 0.125")
         elif name in GEOM_MATERIALS:
-            geom.set("material", GEOM_MATERIALS[name])
+            geom.set("material", material_of.get(name, default_material or GEOM_MATERIALS[name]))
             # MuJoCo uses the material's colour only where the geom's rgba is the
             # internal default (0.5 0.5 0.5 1); gymnasium's default class sets another.
             geom.set("rgba", _MATERIAL_RGBA)
 
     torso = next((b for b in worldbody.iter("body") if b.get("name") == "torso"), None)
     if torso is None:
-        raise RmevalError("gymnasium's humanoid.xml has no 'torso' body; rmeval cannot texture it.")
+        raise RmevalError("gymnasium's humanoid.xml has no 'torso' body; rmeval cannot restyle it.")
+    return quality_el, torso
+
+
+def _apply_textured_look(root: ET.Element, quality: str) -> None:
+    quality_el, torso = _restyle(
+        root,
+        headlight={"ambient": "0.40 0.40 0.42", "diffuse": "0.30 0.30 0.30", "specular": "0.05 0.05 0.05"},
+        sky=("0.38 0.62 0.92", "0.90 0.95 1.0"),
+        floor_texture={
+            "name": "grass", "type": "2d", "builtin": "checker",
+            "rgb1": "0.40 0.62 0.26", "rgb2": "0.36 0.57 0.23",
+            "mark": "random", "random": "0.15", "markrgb": "0.50 0.70 0.33",
+            "width": "512", "height": "512",
+        },
+        floor_material={
+            "name": "MatPlane", "texture": "grass", "texrepeat": "60 60",
+            "reflectance": "0", "specular": "0.05", "shininess": "0.05",
+        },
+        geom_rgba="0.8 0.6 0.4 1",
+        materials=BODY_MATERIALS,
+        sun={"diffuse": "0.58 0.56 0.52", "specular": "0.15 0.15 0.15",
+             "castshadow": "true" if quality == "fine" else "false"},
+        material_of=GEOM_MATERIALS,
+    )
+    if quality == "fast":
+        quality_el.set("offsamples", "0")
+    else:
+        quality_el.set("offsamples", "4")
+        quality_el.set("shadowsize", "1024")
     for name, (material, pos, radius) in HEAD_DECORATIONS.items():
         ET.SubElement(torso, "geom", {
             "name": name, "type": "sphere", "pos": _fmt(pos), "size": f"{radius:g}",
@@ -286,59 +317,28 @@ ROBOT_GEOM_MATERIALS: dict[str, str] = {
 
 
 def _apply_robot_look(root: ET.Element, quality: str) -> None:
-    visual = root.find("visual")
-    assert visual is not None
-    quality_el = visual.find("quality")
-    if quality_el is None:
-        quality_el = ET.SubElement(visual, "quality")
+    quality_el, torso = _restyle(
+        root,
+        headlight={"ambient": "0.35 0.35 0.37", "diffuse": "0.35 0.35 0.35", "specular": "0.2 0.2 0.2"},
+        sky=("0.40 0.63 0.92", "0.92 0.96 1.0"),
+        floor_texture={
+            "name": "tiles", "type": "2d", "builtin": "checker",
+            "rgb1": "0.78 0.78 0.76", "rgb2": "0.70 0.70 0.68",
+            "mark": "edge", "markrgb": "0.30 0.30 0.30", "width": "256", "height": "256",
+        },
+        floor_material={
+            "name": "MatPlane", "texture": "tiles", "texrepeat": "80 80",
+            "reflectance": "0", "specular": "0.2", "shininess": "0.3",
+        },
+        geom_rgba="0.7 0.72 0.76 1",
+        materials=ROBOT_MATERIALS,
+        sun={"diffuse": "0.62 0.60 0.56", "specular": "0.5 0.5 0.5", "castshadow": "true"},
+        material_of=ROBOT_GEOM_MATERIALS,
+        default_material="metal",
+    )
     # Shadows always (contact with the floor must show); multisampling only when fine.
     quality_el.set("offsamples", "4" if quality == "fine" else "0")
     quality_el.set("shadowsize", "2048" if quality == "fine" else "1024")
-    ET.SubElement(visual, "headlight", {"ambient": "0.35 0.35 0.37", "diffuse": "0.35 0.35 0.35", "specular": "0.2 0.2 0.2"})
-    ET.SubElement(visual, "rgba", {"haze": "0.80 0.88 0.96 1"})
-
-    asset = root.find("asset")
-    assert asset is not None
-    for child in list(asset):
-        asset.remove(child)
-    ET.SubElement(asset, "texture", {
-        "name": "sky", "type": "skybox", "builtin": "gradient",
-        "rgb1": "0.40 0.63 0.92", "rgb2": "0.92 0.96 1.0", "width": "256", "height": "256",
-    })
-    ET.SubElement(asset, "texture", {
-        "name": "tiles", "type": "2d", "builtin": "checker",
-        "rgb1": "0.78 0.78 0.76", "rgb2": "0.70 0.70 0.68",
-        "mark": "edge", "markrgb": "0.30 0.30 0.30", "width": "256", "height": "256",
-    })
-    ET.SubElement(asset, "material", {
-        "name": "MatPlane", "texture": "tiles", "texrepeat": "80 80",
-        "reflectance": "0", "specular": "0.2", "shininess": "0.3",
-    })
-    ET.SubElement(asset, "material", {"name": "geom", "rgba": "0.7 0.72 0.76 1"})
-    for name, (rgba, specular, shininess) in ROBOT_MATERIALS.items():
-        ET.SubElement(asset, "material", {
-            "name": name, "rgba": _fmt(rgba), "specular": f"{specular:g}", "shininess": f"{shininess:g}",
-        })
-
-    worldbody = root.find("worldbody")
-    assert worldbody is not None
-    for light in worldbody.findall("light"):
-        worldbody.remove(light)
-    ET.SubElement(worldbody, "light", {
-        "name": "sun", "directional": "true", "pos": "0 0 4", "dir": "-0.35 0.45 -1",
-        "diffuse": "0.62 0.60 0.56", "specular": "0.5 0.5 0.5", "castshadow": "true",
-    })
-    for geom in root.iter("geom"):
-        name = geom.get("name", "")
-        if name == "floor":
-            geom.set("rgba", _MATERIAL_RGBA)
-            geom.set("size", "40 40 0.125")
-        elif name in GEOM_MATERIALS:
-            geom.set("material", ROBOT_GEOM_MATERIALS.get(name, "metal"))
-            geom.set("rgba", _MATERIAL_RGBA)
-    torso = next((b for b in worldbody.iter("body") if b.get("name") == "torso"), None)
-    if torso is None:
-        raise RmevalError("gymnasium's humanoid.xml has no 'torso' body; rmeval cannot dress it.")
     # A dark visor across the front of the head (visual only: no mass, no contacts).
     ET.SubElement(torso, "geom", {
         "name": "visor", "type": "capsule", "fromto": "0.07 -0.045 0.205 0.07 0.045 0.205", "size": "0.028",

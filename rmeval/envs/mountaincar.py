@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from rmeval.envs.catalogue import get_env
 from rmeval.envs.state_rendering import check_state_params, make_rgb_env
 from rmeval.errors import InvalidInputError, RmevalError
 
@@ -39,8 +40,8 @@ GOAL_PROMPT = "a car at the peak of the mountain, next to the yellow flag"
 BASELINE_PROMPT = "a car in the mountain"
 GOAL_RULE = f"goal when x >= {GOAL_X} (car at the peak, by the flag; the track ends at x = 0.6)"
 
-#: Looks a frame can be drawn with.
-LOOKS: tuple[str, ...] = ("textured", "standard")
+#: Looks a frame can be drawn with (the catalogue's).
+LOOKS: tuple[str, ...] = get_env("mountaincar").looks
 #: Native frame size (width, height) of each look.
 NATIVE_SIZE: dict[str, tuple[int, int]] = {"textured": (400, 400), "standard": (600, 400)}
 
@@ -82,7 +83,7 @@ class MountainCarStateRenderer:
             (textured 400x400, standard 600x400).
     """
 
-    env_id = "MountainCarContinuous-v0"
+    env_id = get_env("mountaincar").state_renderer_id
 
     def __init__(self, look: str = "textured", width: int | None = None, height: int | None = None) -> None:
         self.look = look

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from gymnasium.envs.classic_control.continuous_mountain_car import Continuous_MountainCarEnv
 
+from rmeval.envs.catalogue import get_env
 from rmeval.envs.mountaincar import (
     GOAL_X,
     check_look_and_size,
@@ -39,8 +40,8 @@ from rmeval.envs.mountaincar import (
 
 #: Reward of each step that ends in the (absorbing) goal state.
 GOAL_REWARD = 1.0
-#: Episode length of ``rmeval/MountainCarContinuous-v0``.
-EPISODE_STEPS = 200
+#: Episode length of ``rmeval/MountainCarContinuous-v0``, from the catalogue.
+EPISODE_STEPS = get_env("mountaincar").episode_steps
 
 
 class AbsorbingGoalMountainCarEnv(Continuous_MountainCarEnv):

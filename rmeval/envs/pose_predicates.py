@@ -69,7 +69,7 @@ The body's midline and forward direction come from the line between the shoulder
 rules do not depend on the heading.
 
 Pure functions of :class:`BodyPoints` need no MuJoCo; :meth:`BodyPoints.from_mujoco`,
-:func:`label_qpos` and :func:`make_pose` import it (through :mod:`rmeval.envs.humanoid`).
+:func:`label_qpos` and :func:`make_pose` import it (through :mod:`rmeval.envs.mujoco_loader`).
 """
 
 from __future__ import annotations
@@ -178,7 +178,7 @@ class BodyPoints:
     @classmethod
     def from_mujoco(cls, model: Any, data: Any) -> BodyPoints:
         """Read the points from a MuJoCo model and data after ``mj_forward``/``mj_step``."""
-        import mujoco
+        from rmeval.envs.mujoco_loader import mujoco
 
         values: dict[str, Any] = {}
         for field, kind, name in cls.SOURCES:
@@ -440,18 +440,15 @@ POSE_NAMES: tuple[str, ...] = tuple(POSES)
 @lru_cache(maxsize=1)
 def _kinematic_model() -> Any:
     """gymnasium's Humanoid model (original look: the kinematics of every look are equal)."""
-    # rmeval.envs.humanoid sets MUJOCO_GL and checks the backend: it must load before mujoco
-    import rmeval.envs.humanoid  # noqa: F401, I001
-    import mujoco
-
     from rmeval.envs.humanoid_xml import build_humanoid_xml
+    from rmeval.envs.mujoco_loader import mujoco
 
     return mujoco.MjModel.from_xml_string(build_humanoid_xml("original"))
 
 
 def _lowest_point(model: Any, data: Any) -> float:
     """Lowest z over the Humanoid's colliding spheres and capsules."""
-    import mujoco
+    from rmeval.envs.mujoco_loader import mujoco
 
     lowest = math.inf
     for g in range(model.ngeom):
@@ -487,7 +484,7 @@ def make_pose(
     degrees forward), then the root height is chosen so that the lowest sphere or capsule
     is ``clearance`` above the floor.
     """
-    import mujoco
+    from rmeval.envs.mujoco_loader import mujoco
 
     if name not in POSES:
         raise InvalidInputError(f"unknown pose {name!r}; known poses: {list(POSE_NAMES)}.")
@@ -516,7 +513,7 @@ def make_pose(
 
 def label_qpos(qpos: Sequence[float] | np.ndarray) -> dict[str, bool]:
     """Predicate labels of a Humanoid configuration (kinematics only, no rendering)."""
-    import mujoco
+    from rmeval.envs.mujoco_loader import mujoco
 
     model = _kinematic_model()
     q = np.asarray(qpos, dtype=np.float64)
@@ -539,7 +536,7 @@ ROOT_QPOS_NAMES: tuple[str, ...] = ("root_x", "root_y", "root_z", "root_qw", "ro
 def qpos_names() -> tuple[str, ...]:
     """Names of the Humanoid's 24 ``qpos`` entries, in order: the root's seven
     (:data:`ROOT_QPOS_NAMES`), then the 17 hinge joints (gymnasium's joint names, radians)."""
-    import mujoco
+    from rmeval.envs.mujoco_loader import mujoco
 
     model = _kinematic_model()
     names = list(ROOT_QPOS_NAMES)
@@ -550,7 +547,7 @@ def qpos_names() -> tuple[str, ...]:
 
 def joint_limits() -> dict[str, tuple[int, float, float]]:
     """Hinge joint name -> (index in ``qpos``, lower limit, upper limit), limits in radians."""
-    import mujoco
+    from rmeval.envs.mujoco_loader import mujoco
 
     model = _kinematic_model()
     out: dict[str, tuple[int, float, float]] = {}
@@ -569,7 +566,7 @@ def rest_on_floor(qpos: Sequence[float] | np.ndarray, *, clearance: float = 0.00
     The lowest colliding sphere or capsule ends up ``clearance`` metres above z = 0 (as
     :func:`make_pose` does); joint angles, orientation and x, y are kept.
     """
-    import mujoco
+    from rmeval.envs.mujoco_loader import mujoco
 
     model = _kinematic_model()
     q = np.array(qpos, dtype=np.float64)

@@ -14,14 +14,18 @@ as a rate).
 >>> [t.name for t in list_tasks(env_id="rmeval/CartPole-v0")]
 ['cartpole']
 
-This module imports nothing but the standard library.
+This module imports nothing but the standard library and the catalogue
+(:mod:`rmeval.envs.catalogue`), which gives the environment ids.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rmeval.envs.catalogue import get_env
 from rmeval.errors import InvalidInputError
+
+_HUMANOID_ID = get_env("humanoid").id
 
 HUMANOID_BASELINE_PROMPT = "a humanoid robot"
 
@@ -56,7 +60,7 @@ class Task:
     @property
     def is_humanoid(self) -> bool:
         """Whether the task runs in the Humanoid environment."""
-        return self.env_id == "rmeval/Humanoid-v0"
+        return self.env_id == _HUMANOID_ID
 
 
 def _humanoid(
@@ -65,7 +69,7 @@ def _humanoid(
     return Task(
         name=name,
         title=title,
-        env_id="rmeval/Humanoid-v0",
+        env_id=_HUMANOID_ID,
         goal_prompt=goal_prompt,
         baseline_prompt=HUMANOID_BASELINE_PROMPT,
         goal_rule=goal_rule,
@@ -78,7 +82,7 @@ _TASKS: tuple[Task, ...] = (
     Task(
         name="cartpole",
         title="CartPole",
-        env_id="rmeval/CartPole-v0",
+        env_id=get_env("cartpole").id,
         goal_prompt="pole vertically upright on top of the cart",
         baseline_prompt="pole and cart",
         goal_rule="the pole is within 0.1 rad of vertical (|angle| <= 0.1)",
@@ -87,7 +91,7 @@ _TASKS: tuple[Task, ...] = (
     Task(
         name="mountaincar",
         title="MountainCar",
-        env_id="rmeval/MountainCarContinuous-v0",
+        env_id=get_env("mountaincar").id,
         goal_prompt="a car at the peak of the mountain, next to the yellow flag",
         baseline_prompt="a car in the mountain",
         goal_rule="the car is at or past x = 0.45, by the flag at the peak",

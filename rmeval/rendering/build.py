@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from rmeval import __version__
+from rmeval.envs.catalogue import get_env
 from rmeval.errors import InvalidInputError
 from rmeval.rendering.poses import PoseSetSpec, pose_set_states, predicate_columns
 from rmeval.rendering.renderers import RenderSettings, open_renderer, state_params
@@ -43,17 +44,9 @@ from rmeval.rendering.sweep import SweepSpec, goal_labels, range_summary, sweep_
 
 MODES: tuple[str, ...] = ("sweep", "rollout", "poses")
 
-#: Episode length of each environment (the default of ``--steps``).
-EPISODE_STEPS: dict[str, int] = {"cartpole": 200, "mountaincar": 200, "humanoid": 100}
-
-#: Environment ids recorded in ``metadata.json``: of the state renderers (sweeps) and of
-#: rmeval's gymnasium environments (rollouts and pose sets).
-SWEEP_ENV_IDS: dict[str, str] = {"cartpole": "CartPole-v1", "mountaincar": "MountainCarContinuous-v0"}
-GYM_ENV_IDS: dict[str, str] = {
-    "cartpole": "rmeval/CartPole-v0",
-    "mountaincar": "rmeval/MountainCarContinuous-v0",
-    "humanoid": "rmeval/Humanoid-v0",
-}
+# Environment facts (episode lengths, the ids recorded in ``metadata.json``: of the state
+# renderers for sweeps, of rmeval's gymnasium environments for rollouts and pose sets)
+# come from the catalogue, rmeval.envs.catalogue.
 
 #: Value of the ``policy`` column for constructed poses.
 CONSTRUCTED = "constructed"
@@ -138,7 +131,7 @@ def _check_job(job: RenderJob, env: str) -> None:
 def _task(env: str, name: str | None) -> Any:
     from rmeval.envs.tasks import get_task, list_tasks
 
-    env_id = GYM_ENV_IDS[env]
+    env_id = get_env(env).id
     if name is None:
         if env == "humanoid":
             names = ", ".join(t.name for t in list_tasks(env_id))
@@ -191,7 +184,7 @@ def plan_dataset(job: RenderJob) -> RenderPlan:
         if sweep.randomise:
             description += f", with {', '.join(sweep.randomise)} drawn at random per frame"
         description += f"; rendered by rmeval {__version__}."
-        env_id = SWEEP_ENV_IDS[env]
+        env_id = get_env(env).state_renderer_id
     else:
         parts: list[pd.DataFrame] = []
         episode_offset = 0
@@ -231,7 +224,7 @@ def plan_dataset(job: RenderJob) -> RenderPlan:
             index["label"] = pd.array(goal_labels(env, index), dtype="Int8")
             extras = ["policy", "env_reward", "episode_return", "episode_success"]
         index = index[["episode", "step", "label", *names, *extras]]
-        env_id = GYM_ENV_IDS[env]
+        env_id = get_env(env).id
         pieces = []
         if job.poses is not None:
             pieces.append(f"{job.poses.count} perturbed constructed poses")

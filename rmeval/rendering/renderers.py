@@ -23,25 +23,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from rmeval.envs.catalogue import env_names, get_env
 from rmeval.errors import InvalidInputError
-
-#: Environments ``rmeval render`` knows.
-ENVS: tuple[str, ...] = ("cartpole", "mountaincar", "humanoid")
-
-#: Looks, cameras and qualities per environment (the first is the default).
-LOOKS: dict[str, tuple[str, ...]] = {
-    "cartpole": ("standard",),
-    "mountaincar": ("textured", "standard"),
-    "humanoid": ("textured", "robot", "original"),
-}
-CAMERAS: dict[str, tuple[str, ...]] = {"humanoid": ("fixed", "tracking")}
-QUALITIES: dict[str, tuple[str, ...]] = {"humanoid": ("fast", "fine")}
-#: Default frame size (width, height); None: the renderer's native size.
-DEFAULT_SIZES: dict[str, tuple[int, int] | None] = {
-    "cartpole": None,
-    "mountaincar": (224, 224),
-    "humanoid": (224, 224),
-}
 
 
 class StateRenderer(Protocol):
@@ -63,7 +46,7 @@ class RenderSettings:
 
     Attributes:
         env: ``cartpole``, ``mountaincar`` or ``humanoid``.
-        look: see :data:`LOOKS`.
+        look: one of the environment's looks (:func:`rmeval.envs.catalogue.get_env`).
         camera: Humanoid only: ``fixed`` or ``tracking``.
         width, height: frame size in pixels (both or neither).
         quality: Humanoid only: ``fast`` or ``fine`` (shadows, multisampling).
@@ -78,29 +61,28 @@ class RenderSettings:
 
     def resolved(self) -> RenderSettings:
         """A copy with defaults filled in, validated (InvalidInputError naming the option)."""
-        env = self.env
-        if env not in ENVS:
-            raise InvalidInputError(f"unknown environment {env!r}; choose one of {', '.join(ENVS)}.")
-        look = self.look or LOOKS[env][0]
-        if look not in LOOKS[env]:
-            raise InvalidInputError(f"--look {look!r} does not exist for {env}; choose one of {', '.join(LOOKS[env])}.")
+        info = get_env(self.env)
+        env = info.name
+        look = self.look or info.looks[0]
+        if look not in info.looks:
+            raise InvalidInputError(f"--look {look!r} does not exist for {env}; choose one of {', '.join(info.looks)}.")
         camera = self.camera
-        if camera is not None and env not in CAMERAS:
+        if camera is not None and not info.cameras:
             raise InvalidInputError(f"--camera applies to the humanoid only; {env} has one fixed view.")
-        if env in CAMERAS:
-            camera = camera or CAMERAS[env][0]
-            if camera not in CAMERAS[env]:
-                raise InvalidInputError(f"--camera {camera!r}: choose one of {', '.join(CAMERAS[env])}.")
+        if info.cameras:
+            camera = camera or info.cameras[0]
+            if camera not in info.cameras:
+                raise InvalidInputError(f"--camera {camera!r}: choose one of {', '.join(info.cameras)}.")
         quality = self.quality
-        if quality is not None and env not in QUALITIES:
+        if quality is not None and not info.qualities:
             raise InvalidInputError(f"--quality applies to the humanoid only, not to {env}.")
-        if env in QUALITIES:
-            quality = quality or QUALITIES[env][0]
-            if quality not in QUALITIES[env]:
-                raise InvalidInputError(f"--quality {quality!r}: choose one of {', '.join(QUALITIES[env])}.")
+        if info.qualities:
+            quality = quality or info.qualities[0]
+            if quality not in info.qualities:
+                raise InvalidInputError(f"--quality {quality!r}: choose one of {', '.join(info.qualities)}.")
         if (self.width is None) != (self.height is None):
             raise InvalidInputError("give both the frame width and height (--size WxH), or neither.")
-        width, height = (self.width, self.height) if self.width is not None else (DEFAULT_SIZES[env] or (None, None))
+        width, height = (self.width, self.height) if self.width is not None else (info.render_size or (None, None))
         for name, value in (("width", width), ("height", height)):
             if value is not None and not (isinstance(value, int) and 16 <= value <= 4096):
                 raise InvalidInputError(f"frame {name} must be an integer in [16, 4096], got {value!r}.")
@@ -136,7 +118,7 @@ def state_params(env: str) -> dict[str, float]:
         from rmeval.envs.pose_predicates import make_pose, qpos_names
 
         return dict(zip(qpos_names(), make_pose("standing").tolist()))
-    raise InvalidInputError(f"unknown environment {env!r}; choose one of {', '.join(ENVS)}.")
+    raise InvalidInputError(f"unknown environment {env!r}; choose one of {', '.join(env_names())}.")
 
 
 class _CartPole:

@@ -18,12 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rmeval.envs.catalogue import list_envs
 from rmeval.errors import InvalidInputError
 from rmeval.ranges import parse_range
 from rmeval.rendering.seeds import SWEEP_RANDOMISE, item_rng
 
-#: Environments that can be swept (the Humanoid has no one-number state to sweep).
-SWEEP_ENVS: tuple[str, ...] = ("cartpole", "mountaincar")
+#: Environments that can be swept (the catalogue's; the Humanoid has no one-number state to sweep).
+SWEEP_ENVS: tuple[str, ...] = tuple(e.name for e in list_envs() if e.sweepable)
 #: At most this many frames in one sweep.
 MAX_SWEEP_FRAMES = 200_000
 

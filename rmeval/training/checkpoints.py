@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from rmeval.errors import RmevalError
-from rmeval.fileio import atomic_write, clean_leftovers, write_json, write_text
+from rmeval.fileio import atomic_write, clean_leftovers, read_step_table, write_json, write_text
 
 CHECKPOINTS_CSV = "checkpoints.csv"
 CHECKPOINTS_DIR = "checkpoints"
@@ -134,17 +134,10 @@ def checkpoint_name(step: int) -> str:
 
 def read_checkpoints(run_dir: str | Path) -> pd.DataFrame:
     """``checkpoints.csv`` of a run as a DataFrame (empty, with the columns, when there is none)."""
-    path = Path(run_dir) / CHECKPOINTS_CSV
-    if not path.is_file():
+    df = read_step_table(Path(run_dir) / CHECKPOINTS_CSV, CSV_COLUMNS)
+    if df is None:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c.startswith(("mean", "wall")) else "object") for c in CSV_COLUMNS})
-    try:
-        df = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise RmevalError(f"cannot read {path}: {exc}") from None
-    missing = [c for c in CSV_COLUMNS if c not in df.columns]
-    if missing:
-        raise RmevalError(f"{path}: missing columns {missing}")
-    return df.sort_values("step", kind="stable").reset_index(drop=True)
+    return df
 
 
 def _nan_to_none(value: float) -> float | None:

@@ -251,20 +251,21 @@ def new_config(
     import platform
 
     from rmeval import __version__
+    from rmeval.envs.catalogue import get_env
     from rmeval.envs.tasks import get_task
-    from rmeval.training.presets import get_preset, get_train_env
+    from rmeval.training.presets import get_preset
 
-    tenv = get_train_env(env)
+    tenv = get_env(env)
     task_name = task or tenv.default_task
     if task_name is None:
         from rmeval.envs.tasks import list_tasks
 
-        names = ", ".join(t.name for t in list_tasks(env_id=tenv.env_id))
+        names = ", ".join(t.name for t in list_tasks(env_id=tenv.id))
         raise InvalidInputError(f"--env {tenv.name} needs --task; one of: {names}.")
     the_task = get_task(task_name)
-    if the_task.env_id != tenv.env_id:
+    if the_task.env_id != tenv.id:
         raise InvalidInputError(
-            f"task {the_task.name!r} runs in {the_task.env_id}, not in --env {tenv.name} ({tenv.env_id})."
+            f"task {the_task.name!r} runs in {the_task.env_id}, not in --env {tenv.name} ({tenv.id})."
         )
     if reward not in REWARDS:
         raise InvalidInputError(f"--reward must be one of {', '.join(REWARDS)}, got {reward!r}")
@@ -282,18 +283,16 @@ def new_config(
     p = get_preset(tenv.name, preset)
     env_kwargs = dict(tenv.env_kwargs)
     if look is not None:
-        from rmeval.rendering.renderers import LOOKS
-
-        if look not in LOOKS[tenv.name]:
+        if look not in tenv.looks:
             raise InvalidInputError(f"--look {look!r} does not exist for {tenv.name}; choose one of "
-                                    f"{', '.join(LOOKS[tenv.name])}.")
-        if len(LOOKS[tenv.name]) > 1:
+                                    f"{', '.join(tenv.looks)}.")
+        if len(tenv.looks) > 1:
             env_kwargs["look"] = look
     if tenv.algo != p.algo:  # pragma: no cover - presets are consistent
         raise InvalidInputError(f"preset {p.name} uses {p.algo}, {tenv.name} trains with {tenv.algo}")
     cfg = RunConfig(
         env=tenv.name,
-        env_id=tenv.env_id,
+        env_id=tenv.id,
         env_kwargs=env_kwargs,
         task=the_task.name,
         goal_prompts=[the_task.goal_prompt],

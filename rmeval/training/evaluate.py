@@ -33,12 +33,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rmeval.envs.catalogue import list_envs
 from rmeval.errors import InvalidInputError, RmevalError
 from rmeval.training.checkpoints import read_checkpoints
 from rmeval.training.config import RunConfig, load_config
 from rmeval.training.policies import load_policy, run_episodes
 
-EVALUATED_ENVS: tuple[str, ...] = ("cartpole", "mountaincar")
+#: Environments with a ground-truth success rule (the catalogue's).
+EVALUATED_ENVS: tuple[str, ...] = tuple(e.name for e in list_envs() if e.ground_truth)
 DEFAULT_THRESHOLD = 0.5
 COLUMNS: tuple[str, ...] = (
     "step", "checkpoint", "episodes", "mean_return", "std_return", "min_return", "max_return", "success_rate",

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from rmeval.errors import RmevalError
+from rmeval.fileio import read_step_table
 
 MONITOR_CSV = "monitor.csv"
 COLUMNS: tuple[str, ...] = (
@@ -124,17 +125,10 @@ class RewardHackingMonitor:
 
 def read_monitor(run_dir: str | Path) -> pd.DataFrame:
     """``monitor.csv`` of a run (an empty table with the columns when there is none)."""
-    path = Path(run_dir) / MONITOR_CSV
-    if not path.is_file():
+    df = read_step_table(Path(run_dir) / MONITOR_CSV, COLUMNS)
+    if df is None:
         return pd.DataFrame({c: pd.Series(dtype="float64") for c in COLUMNS})
-    try:
-        df = pd.read_csv(path)
-    except (OSError, ValueError) as exc:
-        raise RmevalError(f"cannot read {path}: {exc}") from None
-    missing = [c for c in COLUMNS if c not in df.columns]
-    if missing:
-        raise RmevalError(f"{path}: missing columns {missing}")
-    return df.sort_values("step", kind="stable").reset_index(drop=True)
+    return df
 
 
 def write_monitor(run_dir: str | Path, rows: list[dict[str, Any]]) -> None:

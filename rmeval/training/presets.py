@@ -1,7 +1,7 @@
-"""The environments rmeval trains on and the hyperparameter presets (pure Python).
+"""The hyperparameter presets of the environments rmeval trains on (pure Python).
 
-Three environments (ids of :mod:`rmeval.envs`), each with its algorithm as in the paper's
-Appendix C: ``cartpole`` (``rmeval/CartPole-v0``, DQN: the only discrete action space),
+Three environments (:mod:`rmeval.envs.catalogue` says each one's id, algorithm and episode
+length, as in the paper's Appendix C): ``cartpole`` (``rmeval/CartPole-v0``, DQN: the only discrete action space),
 ``mountaincar`` (``rmeval/MountainCarContinuous-v0``, SAC) and ``humanoid``
 (``rmeval/Humanoid-v0``, SAC).
 
@@ -36,9 +36,10 @@ time limit that is not part of the task calls for).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from rmeval.envs.catalogue import get_env
 from rmeval.errors import InvalidInputError
 
 PRESETS: tuple[str, ...] = ("paper", "quick")
@@ -47,66 +48,12 @@ TIME_LIMITS: tuple[str, ...] = ("terminal", "truncate")
 
 
 @dataclass(frozen=True)
-class TrainEnv:
-    """An environment rmeval trains on.
-
-    Attributes:
-        name: the name ``--env`` takes.
-        env_id: gymnasium id (registered by :func:`rmeval.envs.register_envs`).
-        algo: ``"dqn"`` or ``"sac"``.
-        default_task: the task when ``--task`` is not given (None: ``--task`` is required).
-        env_kwargs: keyword arguments of ``gymnasium.make`` for training and rollouts.
-        episode_steps: episode length (the environment's time limit).
-        aliases: other accepted spellings.
-    """
-
-    name: str
-    env_id: str
-    algo: str
-    default_task: str | None
-    env_kwargs: dict[str, Any] = field(default_factory=dict)
-    episode_steps: int = 200
-    aliases: tuple[str, ...] = ()
-
-
-TRAIN_ENVS: tuple[TrainEnv, ...] = (
-    TrainEnv("cartpole", "rmeval/CartPole-v0", "dqn", "cartpole", {}, 200, ("cartpole-v0", "rmeval/cartpole-v0")),
-    # MountainCar renders at CLIP's input size: 3x faster than the textured look's native
-    # 400x400, and the embedder resizes to 224 anyway.
-    TrainEnv(
-        "mountaincar",
-        "rmeval/MountainCarContinuous-v0",
-        "sac",
-        "mountaincar",
-        {"look": "textured", "width": 224, "height": 224},
-        200,
-        ("mountaincarcontinuous", "mountaincarcontinuous-v0", "rmeval/mountaincarcontinuous-v0"),
-    ),
-    TrainEnv("humanoid", "rmeval/Humanoid-v0", "sac", None, {}, 100, ("humanoid-v0", "rmeval/humanoid-v0")),
-)
-
-
-def env_names() -> list[str]:
-    """Names ``--env`` accepts (besides aliases and gymnasium ids)."""
-    return [e.name for e in TRAIN_ENVS]
-
-
-def get_train_env(name: str) -> TrainEnv:
-    """The environment called ``name`` (case-insensitive; gymnasium ids work too)."""
-    key = str(name).strip().lower()
-    for env in TRAIN_ENVS:
-        if key == env.name or key in env.aliases:
-            return env
-    raise InvalidInputError(f"unknown environment {name!r}; choose one of {', '.join(env_names())}.")
-
-
-@dataclass(frozen=True)
 class Preset:
     """A training configuration for one environment.
 
     Attributes:
         name: ``"paper"`` or ``"quick"``.
-        env: environment name (:data:`TRAIN_ENVS`).
+        env: environment name (:func:`rmeval.envs.catalogue.get_env`).
         algo: ``"dqn"`` or ``"sac"``.
         total_steps: environment steps to train for.
         episode_steps: episode length.
@@ -202,9 +149,10 @@ def _kw(base: dict[str, Any], **over: Any) -> dict[str, Any]:
 
 
 def _paper(env: str) -> Preset:
+    info = get_env(env)
     if env == "humanoid":
         return Preset(
-            "paper", env, "sac", total_steps=10_000_000, episode_steps=100, learning_starts=50_000,
+            "paper", env, info.algo, total_steps=10_000_000, episode_steps=info.episode_steps, learning_starts=50_000,
             train_freq=100, gradient_steps=100, checkpoint_every=128_000,
             algo_kwargs=_kw(_SAC_DEFAULTS, tau=0.005, gamma=0.95, learning_rate=6e-4, batch_size=512),
             n_envs=32, reward_batch=3200, time_limit="terminal",
@@ -215,7 +163,7 @@ def _paper(env: str) -> Preset:
         )
     if env == "cartpole":
         return Preset(
-            "paper", env, "dqn", total_steps=3_000_000, episode_steps=200, learning_starts=75_000,
+            "paper", env, info.algo, total_steps=3_000_000, episode_steps=info.episode_steps, learning_starts=75_000,
             train_freq=200, gradient_steps=200, checkpoint_every=64_000,
             algo_kwargs=_kw(_DQN_DEFAULTS, learning_rate=2.3e-3, policy_kwargs={"net_arch": [256, 256]}),
             time_limit="terminal",
@@ -224,7 +172,7 @@ def _paper(env: str) -> Preset:
         )
     if env == "mountaincar":
         return Preset(
-            "paper", env, "sac", total_steps=3_000_000, episode_steps=200, learning_starts=100,
+            "paper", env, info.algo, total_steps=3_000_000, episode_steps=info.episode_steps, learning_starts=100,
             train_freq=200, gradient_steps=200, checkpoint_every=64_000,
             algo_kwargs=_kw(_SAC_DEFAULTS, tau=0.01, gamma=0.9999, learning_rate=1e-4, ent_coef=0.1,
                             policy_kwargs={"net_arch": [64, 64]}),
@@ -240,10 +188,11 @@ def _paper(env: str) -> Preset:
 
 
 def _quick(env: str) -> Preset:
+    info = get_env(env)
     note = "rmeval's quick preset: small networks and buffers; runs on a CPU in minutes, not meant to learn the task."
     if env == "humanoid":
         return Preset(
-            "quick", env, "sac", total_steps=5_000, episode_steps=100, learning_starts=100,
+            "quick", env, info.algo, total_steps=5_000, episode_steps=info.episode_steps, learning_starts=100,
             train_freq=100, gradient_steps=50, checkpoint_every=1_000,
             algo_kwargs=_kw(_SAC_DEFAULTS, tau=0.005, gamma=0.95, learning_rate=6e-4, buffer_size=5_000,
                             batch_size=64, policy_kwargs={"net_arch": [64, 64]}),
@@ -251,7 +200,7 @@ def _quick(env: str) -> Preset:
         )
     if env == "cartpole":
         return Preset(
-            "quick", env, "dqn", total_steps=10_000, episode_steps=200, learning_starts=100,
+            "quick", env, info.algo, total_steps=10_000, episode_steps=info.episode_steps, learning_starts=100,
             train_freq=100, gradient_steps=50, checkpoint_every=2_000,
             algo_kwargs=_kw(_DQN_DEFAULTS, learning_rate=2.3e-3, buffer_size=10_000, batch_size=64,
                             target_update_interval=500, exploration_fraction=0.3,
@@ -260,7 +209,7 @@ def _quick(env: str) -> Preset:
         )
     if env == "mountaincar":
         return Preset(
-            "quick", env, "sac", total_steps=10_000, episode_steps=200, learning_starts=100,
+            "quick", env, info.algo, total_steps=10_000, episode_steps=info.episode_steps, learning_starts=100,
             train_freq=100, gradient_steps=50, checkpoint_every=2_000,
             algo_kwargs=_kw(_SAC_DEFAULTS, tau=0.01, gamma=0.9999, learning_rate=3e-4, ent_coef=0.1,
                             buffer_size=10_000, batch_size=64, policy_kwargs={"net_arch": [64, 64]}),
@@ -271,7 +220,7 @@ def _quick(env: str) -> Preset:
 
 def get_preset(env: str, name: str) -> Preset:
     """The preset ``name`` (``paper`` or ``quick``) for environment ``env``."""
-    env = get_train_env(env).name
+    env = get_env(env).name
     key = str(name).strip().lower()
     if key == "paper":
         return _paper(env)
@@ -338,13 +287,9 @@ __all__ = [
     "ALGOS",
     "PRESETS",
     "TIME_LIMITS",
-    "TRAIN_ENVS",
     "Preset",
     "Schedule",
-    "TrainEnv",
     "effective_schedule",
-    "env_names",
     "env_step_schedule",
     "get_preset",
-    "get_train_env",
 ]

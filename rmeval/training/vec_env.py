@@ -102,9 +102,9 @@ def make_env(
     value goes in ``info["is_goal"]`` after each step, for environments that do not set it
     themselves (the Humanoid); CartPole and MountainCar always do.
     """
-    from rmeval.envs import register_envs
+    from rmeval.envs import register_rmeval_envs
 
-    register_envs()
+    register_rmeval_envs()
     kwargs = dict(env_kwargs)
     kwargs.setdefault("render_mode", "rgb_array")
     env = gym.make(env_id, max_episode_steps=int(episode_steps), **kwargs)
