@@ -261,3 +261,28 @@ def test_train_with_a_judge_as_the_reward(run, tiny_judge_dir, tmp_path):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["model"] == f"judge:{tiny_judge_dir}" and config["random_weights"] is True
     assert config["model_fingerprint"].startswith(f"judge:{tiny_judge_dir}|files=")
+
+
+def test_train_question_reaches_the_judge(run, tiny_judge_dir, tmp_path, frames):
+    from rmeval.judges.model import Judge
+    from rmeval.judges.question import DEFAULT_TEMPLATE
+    from rmeval.training.config import RunConfig, new_config
+    from rmeval.training.trainer import build_reward_model
+
+    question = "Is the pole upright, as in {goal}? Say yes or no."
+    cfg = new_config("cartpole", preset="quick", model=f"judge:{tiny_judge_dir}", question=question, device="cpu")
+    assert cfg.judge_question == question
+    assert RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))).judge_question == question  # stored and read back
+    reward = build_reward_model(cfg)
+    assert reward.model.template == question
+    direct = Judge(f"judge:{tiny_judge_dir}", device="cpu", question=question, cache_dir=False)
+    np.testing.assert_allclose(reward(frames[:3]), direct.frame_rewards(frames[:3], cfg.goal_prompts, ()), atol=1e-5)
+    default = new_config("cartpole", preset="quick", model=f"judge:{tiny_judge_dir}", device="cpu")
+    assert default.judge_question == DEFAULT_TEMPLATE
+    assert new_config("cartpole", preset="quick", model="rmeval-tiny").judge_question is None
+    # bad input: one line, exit 2, before any training
+    for extra, message in ((["--model", f"judge:{tiny_judge_dir}", "--question", "Done?"], "no {goal} placeholder"),
+                           (["--model", "rmeval-tiny", "--question", "Is it {goal}?"], "--question is for judge")):
+        code, _, err = run("train", "--env", "cartpole", "--preset", "quick", "--steps", "10", *extra,
+                           "--out", str(tmp_path / "bad"))
+        assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
