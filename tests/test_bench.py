@@ -187,8 +187,13 @@ def test_judge_once_with_calibration_from_p_yes(run, tiny_judge_dir, tmp_path):
         got = judged[judged["metric"] == metric].iloc[0]
         assert got["value"] == pytest.approx(est.value, abs=1e-6)
         assert got["ci_low"] == pytest.approx(est.ci_low, abs=1e-6)
-    lines = [line.split() for line in stdout.splitlines() if line.strip().startswith(judge_name)]
+    lines = [line.split() for line in stdout.splitlines() if line.split()[:2] == [judge_name, "*"]]
     assert len(lines) == 1 and lines[0][2] == "-", stdout  # one leaderboard row, alpha "-"
     meta = json.loads((out / "bench.json").read_text())
     assert any(r["model"] == judge_name and r["alpha"] is None for r in meta["results"])
     assert (out / "bench_metrics.png").exists()
+    code, _, err = run("report", "--dataset", str(DATASETS / "humanoid-poses-kneeling"), "--results-dir", str(out),
+                       "--out", str(tmp_path / "rep"))
+    assert code == 0, err
+    page = (tmp_path / "rep" / "humanoid-poses-kneeling" / "index.html").read_text()
+    assert "Brier" in page and "ECE" in page and ">nan<" not in page
