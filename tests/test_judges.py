@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -286,3 +287,20 @@ def test_train_question_reaches_the_judge(run, tiny_judge_dir, tmp_path, frames)
         code, _, err = run("train", "--env", "cartpole", "--preset", "quick", "--steps", "10", *extra,
                            "--out", str(tmp_path / "bad"))
         assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_frame_reward_table_has_p_yes_for_judges(tiny_judge_dir, tmp_path):
+    from rmeval.dataset import load_dataset
+    from rmeval.embedding_options import EmbeddingOptions
+    from rmeval.scaling import FRAME_REWARD_COLUMNS, compute_frame_rewards
+
+    ds = load_dataset(Path(__file__).resolve().parents[1] / "datasets" / "humanoid-poses-kneeling")
+    judge_name = f"judge:{tiny_judge_dir}"
+    fr = compute_frame_rewards(ds, ["rmeval-tiny", judge_name], alpha=0.0, goal_prompts=ds.metadata.goal_prompts,
+                               baseline_prompts=ds.metadata.baseline_prompts,
+                               embedding=EmbeddingOptions(cache_dir=tmp_path / "cache", device="cpu"))
+    assert list(fr.table.columns) == FRAME_REWARD_COLUMNS and not fr.skipped
+    judged = fr.table[fr.table["model"] == judge_name]
+    assert len(judged) == len(ds.labelled_rows())
+    np.testing.assert_allclose(judged["p_yes"], 1 / (1 + np.exp(-judged["reward"])), rtol=1e-9, atol=1e-12)
+    assert fr.table.loc[fr.table["model"] != judge_name, "p_yes"].isna().all()  # CLIP: not a probability
