@@ -89,6 +89,8 @@ ECE_BINS = 10
 #: Columns of the tidy table.
 COLUMNS = ["model", "random_weights", "alpha", "dataset", "metric", "value", "ci_low", "ci_high", "n", "level",
            "prompt_task", "detail"]
+#: Columns of the judges' per-frame table (``bench_p_yes.csv``): label NaN for unlabelled frames.
+P_YES_COLUMNS = ["model", "random_weights", "dataset", "row", "label", "reward", "p_yes"]
 
 
 @dataclass(frozen=True)
@@ -359,7 +361,8 @@ def dataset_metrics(
 
 @dataclass
 class BenchResults:
-    """A bench run: the tidy ``table`` (``COLUMNS``), confusion matrices, failures and skips."""
+    """A bench run: the tidy ``table`` (``COLUMNS``), confusion matrices, failures and skips, and
+    ``p_yes``: the judges' per-frame reward and p(yes) (``P_YES_COLUMNS``; empty without judges)."""
 
     table: pd.DataFrame
     confusion: list[dict[str, Any]]
@@ -367,6 +370,7 @@ class BenchResults:
     skipped: list[dict[str, str]]
     stats: list[dict[str, Any]]
     seconds_metrics: float
+    p_yes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=P_YES_COLUMNS))
 
     @property
     def random_models(self) -> list[str]:
@@ -401,6 +405,7 @@ def run_bench(
     conf: dict[str, dict[str, dict[tuple[str, str], np.ndarray]]] = {env: {} for env in groups}
     random_of: dict[str, bool] = {}
     alphas_of: dict[str, list[float]] = {}  # model -> its alphas ([nan] for a judge)
+    p_yes_parts: list[pd.DataFrame] = []
     t_metrics = 0.0
     any_judge = any(getattr(m, "is_judge", False) for m in models)
     for role in roles:
@@ -429,6 +434,8 @@ def run_bench(
                     "prompt_task": meta.task, "detail": ""}
             rows.extend(dataset_metrics(role, rewards, job, base, skipped, alphas=alphas_of[mr.ref.id],
                                         p_yes=mr.p_yes))
+            if mr.p_yes is not None:
+                p_yes_parts.append(_p_yes_frames(role, mr.ref.id, mr.random_weights, rewards[0], mr.p_yes))
             if role.name in pool_of:
                 _, per_traj = trajectory_returns(rewards[:, role.traj_rows], role.episodes)
                 lengths = np.bincount(np.unique(role.episodes, return_inverse=True)[1])
@@ -497,7 +504,20 @@ def run_bench(
                                       "ci_low": mats[1][k].tolist(), "ci_high": mats[2][k].tolist()})
     t_metrics += time.perf_counter() - t0
     table = pd.DataFrame(rows, columns=COLUMNS)
-    return BenchResults(table, confusion, failures, skipped, stats, t_metrics)
+    p_yes = pd.concat(p_yes_parts, ignore_index=True) if p_yes_parts else pd.DataFrame(columns=P_YES_COLUMNS)
+    return BenchResults(table, confusion, failures, skipped, stats, t_metrics, p_yes)
+
+
+def _p_yes_frames(role: Role, model: str, random_weights: bool, reward: np.ndarray, p_yes: np.ndarray) -> pd.DataFrame:
+    """A judge's per-frame reward and p(yes) on every frame of ``role``'s dataset (label NaN where unlabelled)."""
+    n = len(role.dataset)
+    label = np.full(n, np.nan)
+    if role.labelled.size:
+        label[role.labelled] = role.dataset.labels(role.labelled)
+    return pd.DataFrame({"model": model, "random_weights": bool(random_weights), "dataset": role.name,
+                         "row": np.arange(n, dtype=np.int64), "label": label,
+                         "reward": np.asarray(reward, dtype=np.float64), "p_yes": np.asarray(p_yes, dtype=np.float64)},
+                        columns=P_YES_COLUMNS)
 
 
 def leaderboard(table: pd.DataFrame, columns: Sequence[str] = LEADERBOARD) -> pd.DataFrame:

@@ -187,6 +187,11 @@ def test_judge_once_with_calibration_from_p_yes(run, tiny_judge_dir, tmp_path):
         got = judged[judged["metric"] == metric].iloc[0]
         assert got["value"] == pytest.approx(est.value, abs=1e-6)
         assert got["ci_low"] == pytest.approx(est.ci_low, abs=1e-6)
+    frames = pd.read_csv(out / "bench_p_yes.csv")  # the judge's p(yes) per frame, = sigmoid(reward)
+    assert set(frames["model"]) == {judge_name} and len(frames) == len(ds)
+    np.testing.assert_allclose(frames["p_yes"], 1 / (1 + np.exp(-frames["reward"])), rtol=1e-9)
+    np.testing.assert_allclose(frames["p_yes"].to_numpy()[rows], p_yes, atol=1e-6)
+    np.testing.assert_array_equal(frames["label"].to_numpy()[rows], ds.labels(rows))
     lines = [line.split() for line in stdout.splitlines() if line.split()[:2] == [judge_name, "*"]]
     assert len(lines) == 1 and lines[0][2] == "-", stdout  # one leaderboard row, alpha "-"
     meta = json.loads((out / "bench.json").read_text())
