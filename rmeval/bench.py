@@ -20,6 +20,11 @@ supports follows from what it holds:
 - two or more labelled datasets of one environment with different tasks: the task
   confusion matrix (AUROC and EPIC), with its diagonal summary.
 
+A judge (``judge:`` model) has one reward whatever the alpha: it is scored once, at its own
+reward, with ``alpha`` NaN (shown as ``-``); on labelled datasets its p(yes) (normalised over
+yes+no) also gets calibration rows (Brier score, expected calibration error). Contrastive
+models have no probability, so no calibration rows.
+
 A metric a dataset cannot support for a model (a constant reward, say) is listed in
 ``skipped`` with the reason, and the rest goes on.
 """
@@ -38,6 +43,7 @@ import pandas as pd
 from rmeval.embedding_options import EmbeddingOptions
 from rmeval.errors import InvalidInputError
 from rmeval.metrics import (
+    calibration,
     epic_to_labels,
     group_means,
     policy_ranking,
@@ -64,6 +70,8 @@ METRICS: dict[str, tuple[str, bool]] = {
     "policy_kendall_tau": ("policy.tau", True),
     "policy_spearman": ("policy.rho", True),
     "preference_accuracy": ("pref.acc", True),
+    "brier": ("Brier", False),
+    "ece": ("ECE", False),
     "confusion_auroc_diagonal": ("conf.diag", True),
     "confusion_auroc_off_diagonal": ("conf.off", False),
     "confusion_auroc_diagonal_best": ("conf.best", True),
@@ -75,10 +83,14 @@ METRICS: dict[str, tuple[str, bool]] = {
 CELL_METRICS = {"confusion_auroc": True, "confusion_epic": False}
 #: The leaderboard's columns (a subset of METRICS).
 LEADERBOARD = ("epic", "auroc", "average_precision", "balanced_accuracy", "value_order", "progress_spearman",
-               "policy_kendall_tau", "preference_accuracy", "confusion_auroc_diagonal_best")
+               "policy_kendall_tau", "preference_accuracy", "confusion_auroc_diagonal_best", "brier", "ece")
+#: Bins of the expected calibration error.
+ECE_BINS = 10
 #: Columns of the tidy table.
 COLUMNS = ["model", "random_weights", "alpha", "dataset", "metric", "value", "ci_low", "ci_high", "n", "level",
            "prompt_task", "detail"]
+#: Columns of the judges' per-frame table (``bench_p_yes.csv``): label NaN for unlabelled frames.
+P_YES_COLUMNS = ["model", "random_weights", "dataset", "row", "label", "reward", "p_yes"]
 
 
 @dataclass(frozen=True)
@@ -170,6 +182,13 @@ def describe(dataset: Any, progress_column: str | None = None) -> Role:
     return role
 
 
+def question_of(metadata: Any) -> str:
+    """A judge's question template on a dataset: its metadata's ``judge_question``, else the default."""
+    from rmeval.judges.question import question_template
+
+    return question_template(None, metadata.extra)
+
+
 def confusion_groups(roles: Sequence[Role]) -> dict[str, list[Role]]:
     """Labelled datasets grouped by environment, where a group holds two or more tasks (one dataset each)."""
     by_env: dict[str, dict[str, Role]] = {}
@@ -255,12 +274,22 @@ def _rows(est: Estimate, base: dict[str, Any], alphas: Sequence[float], metric: 
     return out
 
 
+def alpha_label(alpha: float) -> str:
+    """An alpha as shown in tables: ``-`` for a judge's own reward (NaN), else ``%g``."""
+    return "-" if not np.isfinite(alpha) else f"{alpha:g}"
+
+
 def dataset_metrics(
-    role: Role, rewards: np.ndarray, job: BenchJob, base: dict[str, Any], skipped: list[dict[str, str]]
+    role: Role, rewards: np.ndarray, job: BenchJob, base: dict[str, Any], skipped: list[dict[str, str]],
+    *, alphas: Sequence[float] | None = None, p_yes: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
-    """Tidy rows of every metric ``role`` supports, for rewards (K, N) over all its frames."""
+    """Tidy rows of every metric ``role`` supports, for rewards (K, N) over all its frames.
+
+    ``alphas``: the K alphas of ``rewards`` (default ``job.alphas``; ``[nan]`` for a judge).
+    ``p_yes``: (N,) a judge's p(yes) over all frames: calibration rows (Brier, ECE) on the labels.
+    """
     rows: list[dict[str, Any]] = []
-    alphas = list(job.alphas)
+    alphas = list(job.alphas if alphas is None else alphas)
 
     def attempt(metric: str, fn: Callable[[], list[dict[str, Any]]]) -> None:
         try:
@@ -280,6 +309,15 @@ def dataset_metrics(
 
         attempt("auroc", detection)
         attempt("epic", lambda: _rows(epic_to_labels(r_lab, labels, **job.boot), base, alphas, "epic"))
+        if p_yes is not None:
+            p_lab = np.asarray(p_yes, dtype=np.float64)[role.labelled]
+
+            def calibrated() -> list[dict[str, Any]]:
+                res = calibration(p_lab, labels, n_bins=ECE_BINS, **job.boot)
+                return (_rows(res.brier, base, alphas[:1], "brier", detail="p(yes)")
+                        + _rows(res.ece, base, alphas[:1], "ece", detail=f"p(yes), {res.n_bins} bins"))
+
+            attempt("brier", calibrated)
     if role.traj_rows.size:
         r_traj = rewards[:, role.traj_rows]
         chosen = [e for e, ok in role.success.items() if ok] if any(role.success.values()) else None
@@ -323,7 +361,8 @@ def dataset_metrics(
 
 @dataclass
 class BenchResults:
-    """A bench run: the tidy ``table`` (``COLUMNS``), confusion matrices, failures and skips."""
+    """A bench run: the tidy ``table`` (``COLUMNS``), confusion matrices, failures and skips, and
+    ``p_yes``: the judges' per-frame reward and p(yes) (``P_YES_COLUMNS``; empty without judges)."""
 
     table: pd.DataFrame
     confusion: list[dict[str, Any]]
@@ -331,6 +370,7 @@ class BenchResults:
     skipped: list[dict[str, str]]
     stats: list[dict[str, Any]]
     seconds_metrics: float
+    p_yes: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=P_YES_COLUMNS))
 
     @property
     def random_models(self) -> list[str]:
@@ -364,7 +404,10 @@ def run_bench(
     # confusion rewards: env -> model -> (prompt task, dataset task) -> (K, n_labelled)
     conf: dict[str, dict[str, dict[tuple[str, str], np.ndarray]]] = {env: {} for env in groups}
     random_of: dict[str, bool] = {}
+    alphas_of: dict[str, list[float]] = {}  # model -> its alphas ([nan] for a judge)
+    p_yes_parts: list[pd.DataFrame] = []
     t_metrics = 0.0
+    any_judge = any(getattr(m, "is_judge", False) for m in models)
     for role in roles:
         meta = role.dataset.metadata
         extra: dict[str, tuple[Sequence[str], Sequence[str]]] = {}
@@ -375,25 +418,32 @@ def run_bench(
                     extra[m.task] = (list(m.goal_prompts), list(m.baseline_prompts))
         settings = RewardSettings(
             alphas=list(job.alphas), goal_prompts=list(meta.goal_prompts), baseline_prompts=list(meta.baseline_prompts),
-            embedding=job.embedding, extra_prompts=extra,
+            embedding=job.embedding, extra_prompts=extra, question=question_of(meta) if any_judge else None,
         )
         log(f"dataset {role.name}: {len(role.dataset)} frames")
         for mr in rewards_per_model(role.dataset, None, [m for m in models if m.id not in failures], settings,
                                     failures=failures, log=lambda msg: log("  " + msg)):
-            random_of[mr.ref.id] = mr.ref.is_random
+            random_of[mr.ref.id] = mr.random_weights
             stats.append({"model": mr.ref.id, "dataset": role.name, **mr.stats})
             t0 = time.perf_counter()
-            base = {"model": mr.ref.id, "random_weights": mr.ref.is_random, "dataset": role.name,
+            judge = not mr.alphas_apply  # one reward: scored once, alpha NaN
+            alphas_of[mr.ref.id] = [float("nan")] if judge else list(job.alphas)
+            rewards = mr.rewards[:1] if judge else mr.rewards
+            extra_rewards = {task: (rew[:1] if judge else rew) for task, rew in mr.extra.items()}
+            base = {"model": mr.ref.id, "random_weights": mr.random_weights, "dataset": role.name,
                     "prompt_task": meta.task, "detail": ""}
-            rows.extend(dataset_metrics(role, mr.rewards, job, base, skipped))
+            rows.extend(dataset_metrics(role, rewards, job, base, skipped, alphas=alphas_of[mr.ref.id],
+                                        p_yes=mr.p_yes))
+            if mr.p_yes is not None:
+                p_yes_parts.append(_p_yes_frames(role, mr.ref.id, mr.random_weights, rewards[0], mr.p_yes))
             if role.name in pool_of:
-                _, per_traj = trajectory_returns(mr.rewards[:, role.traj_rows], role.episodes)
+                _, per_traj = trajectory_returns(rewards[:, role.traj_rows], role.episodes)
                 lengths = np.bincount(np.unique(role.episodes, return_inverse=True)[1])
                 pooled[pool_of[role.name]].setdefault(mr.ref.id, {})[role.name] = (per_traj / lengths).mean(axis=1)
             if role.name in group_of:
                 cell = conf[group_of[role.name]].setdefault(mr.ref.id, {})
-                cell[(meta.task, meta.task)] = mr.rewards[:, role.labelled]
-                for task, rew in mr.extra.items():
+                cell[(meta.task, meta.task)] = rewards[:, role.labelled]
+                for task, rew in extra_rewards.items():
                     cell[(task, meta.task)] = rew[:, role.labelled]
             t_metrics += time.perf_counter() - t0
     t0 = time.perf_counter()
@@ -416,8 +466,8 @@ def run_bench(
                 skipped.append({"model": model, "dataset": base["dataset"], "metric": "policy_kendall_tau",
                                 "reason": str(exc)})
                 continue
-            rows.extend(_rows(res.kendall_tau, base, list(job.alphas), "policy_kendall_tau")
-                        + _rows(res.spearman, base, list(job.alphas), "policy_spearman"))
+            rows.extend(_rows(res.kendall_tau, base, alphas_of[model], "policy_kendall_tau")
+                        + _rows(res.spearman, base, alphas_of[model], "policy_spearman"))
     confusion: list[dict[str, Any]] = []
     for env, members in groups.items():
         tasks = [r.dataset.metadata.task for r in members]
@@ -433,9 +483,9 @@ def run_bench(
                     skipped.append({"model": model, "dataset": f"confusion:{env}", "metric": f"confusion_{metric}",
                                     "reason": str(exc)})
                     continue
-                mats = [np.asarray(x).reshape(len(job.alphas), len(tasks), len(tasks))
+                mats = [np.asarray(x).reshape(len(alphas_of[model]), len(tasks), len(tasks))
                         for x in (confusion_res.matrix, confusion_res.ci_low, confusion_res.ci_high)]
-                for k, alpha in enumerate(job.alphas):
+                for k, alpha in enumerate(alphas_of[model]):
                     base = {"model": model, "random_weights": random_of[model], "alpha": float(alpha),
                             "dataset": f"confusion:{env}", "detail": ", ".join(tasks), "prompt_task": ""}
                     for part in ("diagonal", "off_diagonal", "diagonal_best"):
@@ -454,18 +504,34 @@ def run_bench(
                                       "ci_low": mats[1][k].tolist(), "ci_high": mats[2][k].tolist()})
     t_metrics += time.perf_counter() - t0
     table = pd.DataFrame(rows, columns=COLUMNS)
-    return BenchResults(table, confusion, failures, skipped, stats, t_metrics)
+    p_yes = pd.concat(p_yes_parts, ignore_index=True) if p_yes_parts else pd.DataFrame(columns=P_YES_COLUMNS)
+    return BenchResults(table, confusion, failures, skipped, stats, t_metrics, p_yes)
+
+
+def _p_yes_frames(role: Role, model: str, random_weights: bool, reward: np.ndarray, p_yes: np.ndarray) -> pd.DataFrame:
+    """A judge's per-frame reward and p(yes) on every frame of ``role``'s dataset (label NaN where unlabelled)."""
+    n = len(role.dataset)
+    label = np.full(n, np.nan)
+    if role.labelled.size:
+        label[role.labelled] = role.dataset.labels(role.labelled)
+    return pd.DataFrame({"model": model, "random_weights": bool(random_weights), "dataset": role.name,
+                         "row": np.arange(n, dtype=np.int64), "label": label,
+                         "reward": np.asarray(reward, dtype=np.float64), "p_yes": np.asarray(p_yes, dtype=np.float64)},
+                        columns=P_YES_COLUMNS)
 
 
 def leaderboard(table: pd.DataFrame, columns: Sequence[str] = LEADERBOARD) -> pd.DataFrame:
     """One row per model and alpha, one column per metric: the mean value over the datasets that
-    have it (NaN where none has). Columns with no value at all are left out."""
+    have it (NaN where none has). Columns with no value at all are left out. A judge has one
+    row, alpha NaN."""
     if table.empty:
         return pd.DataFrame(columns=["model", "random_weights", "alpha"])
+    keys_cols = ["model", "random_weights", "alpha"]
     sub = table[table["metric"].isin(list(columns))]
-    wide = sub.pivot_table(index=["model", "random_weights", "alpha"], columns="metric", values="value", aggfunc="mean")
-    keys = table[["model", "random_weights", "alpha"]].drop_duplicates()
-    wide = keys.merge(wide.reset_index(), on=["model", "random_weights", "alpha"], how="left")
+    wide = (sub.groupby([*keys_cols, "metric"], dropna=False, sort=False)["value"].mean()
+            .unstack("metric").reset_index())
+    keys = table[keys_cols].drop_duplicates()
+    wide = keys.merge(wide, on=keys_cols, how="left")
     cols = [c for c in columns if c in wide.columns and wide[c].notna().any()]
     return wide[["model", "random_weights", "alpha", *cols]].reset_index(drop=True)
 
@@ -486,7 +552,7 @@ def format_leaderboard(board: pd.DataFrame) -> str:
         return "(no results)"
     mask = best_mask(board)
     view = pd.DataFrame({"model": [m + (" *" if r else "") for m, r in zip(board["model"], board["random_weights"])],
-                         "alpha": board["alpha"].map(lambda a: f"{a:g}")})
+                         "alpha": board["alpha"].map(alpha_label)})
     for col in board.columns[3:]:
         head = METRICS[col][0] + (" v" if not METRICS[col][1] else " ^")
         view[head] = [("-" if not np.isfinite(v) else f"[{v:.3f}]" if b else f" {v:.3f} ")

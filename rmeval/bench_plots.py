@@ -19,15 +19,18 @@ __all__ = ["plot_bench_metrics", "plot_confusion", "plot_confusions", "plot_metr
 
 def plot_metric_intervals(table: pd.DataFrame, metric: str, *, alpha: float | None = None,
                           ax: Axes | None = None) -> Figure:
-    """One metric with its interval, per model (x) and dataset (colour), at one alpha (default: the first).
+    """One metric with its interval, per model (x) and dataset (colour), at one alpha (default: the
+    first of the contrastive models'); judges (alpha NaN) appear at their own reward.
 
     ``table``: the tidy bench table (``rmeval.bench.COLUMNS``).
     """
     fig, ax = _new_axes(ax, (6.0, 3.6))
     sub = table[table["metric"] == metric]
-    if alpha is None and not sub.empty:
-        alpha = float(sub["alpha"].iloc[0])
-    sub = sub[np.isclose(sub["alpha"], alpha)] if not sub.empty and alpha is not None else sub
+    own = sub["alpha"].isna()  # judges: one reward, no alpha
+    if alpha is None and (~own).any():
+        alpha = float(sub.loc[~own, "alpha"].iloc[0])
+    if not sub.empty and alpha is not None:
+        sub = sub[own | np.isclose(sub["alpha"].fillna(np.inf), alpha)]
     models = list(dict.fromkeys(sub["model"]))
     datasets = list(dict.fromkeys(sub["dataset"]))
     width = 0.8 / max(1, len(datasets))
@@ -42,7 +45,10 @@ def plot_metric_intervals(table: pd.DataFrame, metric: str, *, alpha: float | No
     ax.set_xticks(np.arange(len(models)), [model_label(m, randoms[m]) for m in models], rotation=15, ha="right")
     head, higher = METRICS.get(metric, (metric, True))
     ax.set_ylabel(f"{head} ({'higher' if higher else 'lower'} is better)")
-    ax.set_title(_title(f"{metric} at alpha {alpha:g}" if alpha is not None else metric, any_random), fontsize=9)
+    title = f"{metric} at alpha {alpha:g}" if alpha is not None else metric
+    if sub["alpha"].isna().any():
+        title += " (judges: own reward)"
+    ax.set_title(_title(title, any_random), fontsize=9)
     if datasets:
         ax.legend(fontsize=7, loc="best")
     _mark_random(ax, any_random)
@@ -85,12 +91,17 @@ def plot_confusion(matrix: np.ndarray, tasks: Sequence[str], *, metric: str = "a
 def plot_confusions(confusion: Sequence[dict], *, metric: str = "auroc", alpha: float | None = None) -> Figure:
     """:func:`plot_confusion` for every model (one panel each) of a bench run's confusion list."""
     items = [c for c in confusion if c["metric"] == metric]
-    if alpha is None and items:
-        alpha = items[0]["alpha"]
-    items = [c for c in items if alpha is not None and np.isclose(c["alpha"], alpha)]
+    def own(c: dict) -> bool:  # a judge: alpha NaN (null once read back from bench.json)
+        return c["alpha"] is None or not np.isfinite(c["alpha"])
+
+    alphas = [c["alpha"] for c in items if not own(c)]
+    if alpha is None and alphas:
+        alpha = alphas[0]
+    items = [c for c in items if own(c) or (alpha is not None and np.isclose(c["alpha"], alpha))]
     fig = new_figure((4.6 * max(1, len(items)), 3.9))
     for i, c in enumerate(items):
         plot_confusion(np.array(c["matrix"]), c["tasks"], metric=metric, random_weights=c["random_weights"],
-                       title=f"{model_label(c['model'], c['random_weights'])}, alpha {c['alpha']:g}",
+                       title=f"{model_label(c['model'], c['random_weights'])}"
+                             + (" (own reward)" if own(c) else f", alpha {c['alpha']:g}"),
                        ax=fig.add_subplot(1, len(items), i + 1))
     return fig

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from rmeval.bench import COLUMNS, LEADERBOARD, METRICS, best_mask, leaderboard
+from rmeval.bench import COLUMNS, LEADERBOARD, METRICS, alpha_label, best_mask, leaderboard
 from rmeval.bench_plots import plot_bench_metrics, plot_confusions
 from rmeval.errors import RmevalError
 from rmeval.report import ReportContext, Section, _read_csv, code, esc, figure_html, note_html, table_html
@@ -52,7 +52,7 @@ def bench_section(ctx: ReportContext) -> Section:
     board = leaderboard(table)
     mask = best_mask(board)
     view = pd.DataFrame({"model": board["model"], "random_weights": board["random_weights"],
-                         "alpha": board["alpha"].map(lambda a: f"{a:g}")})
+                         "alpha": board["alpha"].map(alpha_label)})
     for col in board.columns[3:]:
         head = METRICS[col][0] + (" ↓" if not METRICS[col][1] else " ↑")
         view[head] = [("–" if not np.isfinite(v) else f"{v:.3f} ★" if b else f"{v:.3f}")
@@ -68,9 +68,10 @@ def bench_section(ctx: ReportContext) -> Section:
     )
     mine = table[(table["dataset"] == ctx.name) & ~table["metric"].str.startswith("confusion_")]
     if not mine.empty:
-        rows = mine.assign(interval=[f"[{lo:.3f}, {hi:.3f}]" for lo, hi in zip(mine["ci_low"], mine["ci_high"])])
+        rows = mine.assign(interval=[f"[{lo:.3f}, {hi:.3f}]" for lo, hi in zip(mine["ci_low"], mine["ci_high"])],
+                           alpha=mine["alpha"].map(alpha_label))
         body += f"<h3>On {esc(ctx.name)}</h3>" + table_html(
-            rows, columns=[("model", "model", None), ("alpha", "α", "g"), ("metric", "metric", None),
+            rows, columns=[("model", "model", None), ("alpha", "α", None), ("metric", "metric", None),
                            ("value", "value", ".3f"), ("interval", "interval", None), ("n", "n", None),
                            ("detail", "detail", None)])
     datasets = sorted({d for d in table["dataset"] if not str(d).startswith("confusion:")})

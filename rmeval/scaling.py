@@ -61,7 +61,8 @@ SUCCESS_COLUMNS = [
     "random_weights", "params_m",
 ]
 #: Columns of :func:`frame_rewards_table`'s result.
-FRAME_REWARD_COLUMNS = ["model", "random_weights", "alpha", "row", "label", "reward"]
+#: ``p_yes``: a judge's p(yes) normalised over yes+no (= sigmoid(reward)); NaN for contrastive models.
+FRAME_REWARD_COLUMNS = ["model", "random_weights", "alpha", "row", "label", "reward", "p_yes"]
 
 
 # ----------------------------------------------------------------------------- results table
@@ -362,6 +363,7 @@ def frame_rewards_table(
     alpha: float,
     random_weights: bool,
     rows: ArrayLike | None = None,
+    p_yes: ArrayLike | None = None,
 ) -> pd.DataFrame:
     """Tidy per-frame rewards of one model and alpha.
 
@@ -372,6 +374,7 @@ def frame_rewards_table(
         alpha: The regularisation strength the rewards were computed with.
         random_weights: Whether the model had random weights.
         rows: (N,) dataset row of each frame (default 0..N-1).
+        p_yes: (N,) a judge's p(yes) normalised over yes+no (default NaN: not a probability).
 
     Returns:
         N rows, columns :data:`FRAME_REWARD_COLUMNS`.
@@ -383,10 +386,13 @@ def frame_rewards_table(
     if not np.isin(lab, (0, 1)).all():
         raise InvalidInputError("labels must be 0 (non-goal) or 1 (goal)")
     idx = np.arange(r.size) if rows is None else np.asarray(rows).reshape(-1)
+    p = np.full(r.shape, np.nan) if p_yes is None else np.asarray(p_yes, dtype=float).reshape(-1)
+    if p.shape != r.shape:
+        raise InvalidInputError(f"p_yes and rewards must have the same length, got {p.shape} and {r.shape}")
     return pd.DataFrame(
         {
             "model": model, "random_weights": bool(random_weights), "alpha": float(alpha),
-            "row": idx.astype(np.int64), "label": lab.astype(np.int64), "reward": r,
+            "row": idx.astype(np.int64), "label": lab.astype(np.int64), "reward": r, "p_yes": p,
         },
         columns=FRAME_REWARD_COLUMNS,
     )
@@ -436,6 +442,14 @@ class FrameRewards:
     stats: dict[str, dict[str, Any]]
 
 
+def _dataset_question(dataset: Dataset, models: Sequence[str]) -> str | None:
+    """The dataset's judge question template when a judge is among ``models``, else None."""
+    from rmeval.judges.names import is_judge_name
+    from rmeval.judges.question import question_template
+
+    return question_template(None, dataset.metadata.extra) if any(is_judge_name(m) for m in models) else None
+
+
 def compute_frame_rewards(
     dataset: Dataset,
     models: Sequence[str],
@@ -444,6 +458,7 @@ def compute_frame_rewards(
     goal_prompts: Sequence[str],
     baseline_prompts: Sequence[str],
     embedding: EmbeddingOptions | None = None,
+    question: str | None = None,
     log: Callable[[str], None] = lambda msg: None,
 ) -> FrameRewards:
     """Rewards of a dataset's labelled frames, for each model, at one alpha.
@@ -460,6 +475,7 @@ def compute_frame_rewards(
         embedding: How to embed (default :class:`~rmeval.embedding_options.EmbeddingOptions`);
             its precision may be a mapping model -> precision (a results table's
             ``precision`` column), so the same cache entries are found. No progress bars.
+        question: A judge's question template (None: the dataset's, else the default).
 
     Returns:
         :class:`FrameRewards` whose table has :data:`FRAME_REWARD_COLUMNS`.
@@ -477,6 +493,7 @@ def compute_frame_rewards(
     settings = RewardSettings(
         alphas=[alpha], goal_prompts=list(goal_prompts), baseline_prompts=list(baseline_prompts),
         embedding=replace(embedding or EmbeddingOptions(), progress=False),
+        question=question if question is not None else _dataset_question(dataset, models),
     )
     parts: list[pd.DataFrame] = []
     failures: dict[str, str] = {}
@@ -485,7 +502,7 @@ def compute_frame_rewards(
         for result in rewards_per_model(dataset, rows, [name], settings, failures=failures, log=log):
             parts.append(
                 frame_rewards_table(result.rewards[0], labels, model=name, alpha=alpha,
-                                    random_weights=result.random_weights, rows=rows)
+                                    random_weights=result.random_weights, rows=rows, p_yes=result.p_yes)
             )
             stats[name] = {"encoded": result.stats["encoded"], "cached": result.stats["cached"]}
     skipped = {name: message.splitlines()[0] for name, message in failures.items()}

@@ -155,3 +155,50 @@ def test_policy_truth_table(tmp_path):
         truth_of("c", {"a": 0.5})
     with pytest.raises(InvalidInputError, match="no column"):
         read_policy_truth(ev, "nope")
+
+
+def test_judge_once_with_calibration_from_p_yes(run, tiny_judge_dir, tmp_path):
+    """A judge is scored once (alpha NaN, '-'), and its Brier/ECE equal rmeval.metrics on its p(yes)."""
+    from rmeval.dataset import load_dataset
+    from rmeval.judges.model import Judge
+    from rmeval.metrics import calibration
+    from rmeval.registry import parse_model
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    judge_name = f"judge:{tiny_judge_dir}"
+    code, stdout, err = run("bench", "--datasets", "humanoid-poses-kneeling", "--models", f"rmeval-tiny,{judge_name}",
+                            "--alpha", "0,0.5,1", "--resamples", "30", "--cache-dir", str(cache),
+                            "--out", str(out), "--no-progress")
+    assert code == 0, err
+    table = pd.read_csv(out / "bench.csv")
+    judged = table[table["model"] == judge_name]
+    clip = table[table["model"] != judge_name]
+    assert judged["alpha"].isna().all() and set(clip["alpha"]) == {0.0, 0.5, 1.0}
+    assert (judged["metric"] == "epic").sum() == 1  # once, not once per alpha
+    assert not clip["metric"].isin(["brier", "ece"]).any()  # contrastive: no probability
+    board = leaderboard(table)
+    assert (board["model"] == judge_name).sum() == 1 and {"brier", "ece"} <= set(board.columns)
+    # the same numbers from the metric functions on the judge's p(yes) of the labelled frames
+    ds = load_dataset(DATASETS / "humanoid-poses-kneeling")
+    rows = ds.labelled_rows()
+    p_yes = Judge(parse_model(judge_name), cache_dir=cache).scores(ds.read_frames(rows), ds.metadata.goal_prompts).p_yes
+    ref = calibration(p_yes, ds.labels(rows), n_bins=10, n_resamples=30, seed=0)
+    for metric, est in (("brier", ref.brier), ("ece", ref.ece)):
+        got = judged[judged["metric"] == metric].iloc[0]
+        assert got["value"] == pytest.approx(est.value, abs=1e-6)
+        assert got["ci_low"] == pytest.approx(est.ci_low, abs=1e-6)
+    frames = pd.read_csv(out / "bench_p_yes.csv")  # the judge's p(yes) per frame, = sigmoid(reward)
+    assert set(frames["model"]) == {judge_name} and len(frames) == len(ds)
+    np.testing.assert_allclose(frames["p_yes"], 1 / (1 + np.exp(-frames["reward"])), rtol=1e-9)
+    np.testing.assert_allclose(frames["p_yes"].to_numpy()[rows], p_yes, atol=1e-6)
+    np.testing.assert_array_equal(frames["label"].to_numpy()[rows], ds.labels(rows))
+    lines = [line.split() for line in stdout.splitlines() if line.split()[:2] == [judge_name, "*"]]
+    assert len(lines) == 1 and lines[0][2] == "-", stdout  # one leaderboard row, alpha "-"
+    meta = json.loads((out / "bench.json").read_text())
+    assert any(r["model"] == judge_name and r["alpha"] is None for r in meta["results"])
+    assert (out / "bench_metrics.png").exists()
+    code, _, err = run("report", "--dataset", str(DATASETS / "humanoid-poses-kneeling"), "--results-dir", str(out),
+                       "--out", str(tmp_path / "rep"))
+    assert code == 0, err
+    page = (tmp_path / "rep" / "humanoid-poses-kneeling" / "index.html").read_text()
+    assert "Brier" in page and "ECE" in page and ">nan<" not in page

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -261,3 +262,45 @@ def test_train_with_a_judge_as_the_reward(run, tiny_judge_dir, tmp_path):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["model"] == f"judge:{tiny_judge_dir}" and config["random_weights"] is True
     assert config["model_fingerprint"].startswith(f"judge:{tiny_judge_dir}|files=")
+
+
+def test_train_question_reaches_the_judge(run, tiny_judge_dir, tmp_path, frames):
+    from rmeval.judges.model import Judge
+    from rmeval.judges.question import DEFAULT_TEMPLATE
+    from rmeval.training.config import RunConfig, new_config
+    from rmeval.training.trainer import build_reward_model
+
+    question = "Is the pole upright, as in {goal}? Say yes or no."
+    cfg = new_config("cartpole", preset="quick", model=f"judge:{tiny_judge_dir}", question=question, device="cpu")
+    assert cfg.judge_question == question
+    assert RunConfig.from_dict(json.loads(json.dumps(cfg.to_dict()))).judge_question == question  # stored and read back
+    reward = build_reward_model(cfg)
+    assert reward.model.template == question
+    direct = Judge(f"judge:{tiny_judge_dir}", device="cpu", question=question, cache_dir=False)
+    np.testing.assert_allclose(reward(frames[:3]), direct.frame_rewards(frames[:3], cfg.goal_prompts, ()), atol=1e-5)
+    default = new_config("cartpole", preset="quick", model=f"judge:{tiny_judge_dir}", device="cpu")
+    assert default.judge_question == DEFAULT_TEMPLATE
+    assert new_config("cartpole", preset="quick", model="rmeval-tiny").judge_question is None
+    # bad input: one line, exit 2, before any training
+    for extra, message in ((["--model", f"judge:{tiny_judge_dir}", "--question", "Done?"], "no {goal} placeholder"),
+                           (["--model", "rmeval-tiny", "--question", "Is it {goal}?"], "--question is for judge")):
+        code, _, err = run("train", "--env", "cartpole", "--preset", "quick", "--steps", "10", *extra,
+                           "--out", str(tmp_path / "bad"))
+        assert code == 2 and len(err.strip().splitlines()) == 1 and message in err, err
+
+
+def test_frame_reward_table_has_p_yes_for_judges(tiny_judge_dir, tmp_path):
+    from rmeval.dataset import load_dataset
+    from rmeval.embedding_options import EmbeddingOptions
+    from rmeval.scaling import FRAME_REWARD_COLUMNS, compute_frame_rewards
+
+    ds = load_dataset(Path(__file__).resolve().parents[1] / "datasets" / "humanoid-poses-kneeling")
+    judge_name = f"judge:{tiny_judge_dir}"
+    fr = compute_frame_rewards(ds, ["rmeval-tiny", judge_name], alpha=0.0, goal_prompts=ds.metadata.goal_prompts,
+                               baseline_prompts=ds.metadata.baseline_prompts,
+                               embedding=EmbeddingOptions(cache_dir=tmp_path / "cache", device="cpu"))
+    assert list(fr.table.columns) == FRAME_REWARD_COLUMNS and not fr.skipped
+    judged = fr.table[fr.table["model"] == judge_name]
+    assert len(judged) == len(ds.labelled_rows())
+    np.testing.assert_allclose(judged["p_yes"], 1 / (1 + np.exp(-judged["reward"])), rtol=1e-9, atol=1e-12)
+    assert fr.table.loc[fr.table["model"] != judge_name, "p_yes"].isna().all()  # CLIP: not a probability

@@ -53,7 +53,12 @@ Metrics, where a dataset has what they need:
 Prints a leaderboard (mean over datasets; [best] per column; v = lower is better) and writes
 <out>/bench.csv (tidy: model, alpha, dataset, metric, value, ci_low, ci_high, n, ...),
 bench.json (the same plus settings, confusion matrices, skipped metrics and failures),
-bench_metrics.png and bench_confusion.png. `rmeval report` shows them in a section.
+bench_metrics.png and bench_confusion.png; with judge: models, bench_p_yes.csv (each
+judge's reward and p(yes) per frame). `rmeval report` shows them in a section.
+
+Judges (judge: models) have one reward whatever the alpha: each is scored once (alpha -),
+and on labelled datasets its p(yes) gets calibration rows: Brier score and expected
+calibration error (10 bins). Contrastive models get none (their rewards are not probabilities).
 Exit status: 0 when every model ran, 1 when some failed, 2 for bad input.
 
 Default datasets: {", ".join(BENCH_DATASETS)} (bundled).
@@ -150,6 +155,8 @@ def run(args: argparse.Namespace) -> int:
             "embedding": results.stats,
             "metrics_seconds": round(results.seconds_metrics, 3),
         }, json_path)
+        if not results.p_yes.empty:  # judges: per-frame reward and p(yes)
+            write_table(results.p_yes, out / "bench_p_yes.csv")
         pngs = [out / "bench_metrics.png"]
         write_bytes(pngs[0], figure_bytes(plot_bench_metrics(results.table, LEADERBOARD)))
         if results.confusion:
@@ -166,7 +173,8 @@ def run(args: argparse.Namespace) -> int:
             say(f"{len(results.skipped)} metric(s) skipped (see bench.json 'skipped'), e.g. "
                 f"{results.skipped[0]['dataset']} {results.skipped[0]['metric']}: {results.skipped[0]['reason']}")
         say(f"metrics computed in {results.seconds_metrics:.2f} s")
-        say(f"wrote {csv_path}, {json_path} and {', '.join(p.name for p in pngs)}")
+        extra_csv = ", bench_p_yes.csv" if not results.p_yes.empty else ""
+        say(f"wrote {csv_path}, {json_path}{extra_csv} and {', '.join(p.name for p in pngs)}")
     for model, message in results.failures.items():
         warn(f"rmeval: {model} failed: {message}")
     return 1 if results.failures else 0

@@ -187,7 +187,7 @@ def _histograms(
     try:
         fr = compute_frame_rewards(
             dataset, models, alpha=args.hist_alpha, goal_prompts=goal, baseline_prompts=baseline,
-            embedding=embedding, log=log,
+            embedding=embedding, question=prompts.get("judge_question"), log=log,
         )
     except RmevalError as exc:
         return None, {}, f"reward histograms skipped: {str(exc).splitlines()[0]}"

@@ -64,6 +64,7 @@ _RUN_OPTIONS = {
     "model": "model",
     "reward": "reward",
     "alpha": "alpha",
+    "question": "judge_question",
     "preset": "preset",
     "envs": "n_envs",
     "reward_batch": "reward_batch",
@@ -92,6 +93,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reward", default=None, choices=["vlm", "ground-truth"],
                    help="vlm (default): the CLIP reward; ground-truth: the environment's own reward (baselines)")
     p.add_argument("--alpha", type=float, default=None, help="goal-baseline regularisation in [0, 1] (default: 0)")
+    p.add_argument("--question", default=None, metavar="TEMPLATE",
+                   help="question asked of a judge: reward model, with {goal} where the task's goal prompt goes "
+                        "(default: 'Does this image show {goal}? Answer yes or no.'); stored in the run's config")
     p.add_argument("--preset", default=None, choices=["paper", "quick"], help="hyperparameters (default: paper)")
     p.add_argument("--steps", type=int, default=None, help="environment steps to train for (default: the preset's)")
     p.add_argument("--envs", type=int, default=None,
@@ -236,6 +240,7 @@ def run(args: argparse.Namespace) -> int:
             device=args.device or "auto",
             seed=args.seed if args.seed is not None else 0,
             vec_env=args.vec_env or "auto",
+            question=args.question,
             command=shlex.join(["rmeval", *sys.argv[1:]]) if sys.argv and "rmeval" in sys.argv[0] else "",
         )
         out = Path(args.out).expanduser() if args.out else _default_out(cfg)

@@ -101,6 +101,8 @@ class RunConfig:
     reward_threads: int = 0
     time_limit: str = "truncate"
     fit: str = "crop"
+    #: A judge reward's question template, with {goal} (``--question``); None for other rewards.
+    judge_question: str | None = None
     stats_window: int = 100
     created: str = ""
     command: str = ""
@@ -128,6 +130,10 @@ class RunConfig:
             raise InvalidInputError(f"--threads must be a positive integer, got {self.reward_threads!r}")
         if self.fit not in ("crop", "squash", "pad"):
             raise InvalidInputError(f"--fit must be one of crop, squash, pad, got {self.fit!r}")
+        if self.judge_question is not None:
+            from rmeval.judges.question import check_template
+
+            check_template(self.judge_question)
         if self.vec_env not in VEC_ENVS:
             raise InvalidInputError(f"vec_env must be one of {', '.join(VEC_ENVS)}, got {self.vec_env!r}")
         for name in ("total_steps", "episode_steps", "train_freq", "checkpoint_every", "n_envs", "embed_batch_size", "stats_window"):
@@ -217,6 +223,19 @@ class RunConfig:
         return path
 
 
+def _judge_question(model_id: str | None, question: str | None) -> str | None:
+    """The question template of a judge reward (checked; the default when not given); None otherwise."""
+    from rmeval.judges.names import is_judge_name
+    from rmeval.judges.question import question_template
+
+    if model_id is None or not is_judge_name(model_id):
+        if question is not None:
+            raise InvalidInputError("--question is for judge: reward models (--model judge:...); "
+                                    f"{model_id or 'a ground-truth run'} has no question; leave it out.")
+        return None
+    return question_template(question)
+
+
 def new_config(
     env: str,
     *,
@@ -241,11 +260,14 @@ def new_config(
     seed: int = 0,
     vec_env: str = "auto",
     command: str = "",
+    question: str | None = None,
 ) -> RunConfig:
     """A validated configuration from a preset and overrides (what ``rmeval train`` builds).
 
     ``model`` is stored as given; :func:`rmeval.registry.parse_model` checks its syntax
-    here, and whether its weights exist is checked when it loads.
+    here, and whether its weights exist is checked when it loads. ``question``: a judge's
+    question template with ``{goal}`` (default for a judge: the default template), stored
+    as ``judge_question``; refused for other models.
     """
     import datetime as _dt
     import platform
@@ -324,6 +346,7 @@ def new_config(
         created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         command=command,
         versions=_versions(),
+        judge_question=_judge_question(model_id, question),
     )
     cfg.versions["python"] = platform.python_version()
     cfg.versions["rmeval"] = __version__

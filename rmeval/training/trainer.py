@@ -80,7 +80,7 @@ def build_reward_model(config: RunConfig, *, weights_dir: str | None = None) -> 
 
         judge = Judge(config.model, device=None if config.device == "auto" else config.device,
                       precision=config.precision, batch_size=config.embed_batch_size, cache_dir=False,
-                      weights_dir=weights_dir)
+                      weights_dir=weights_dir, question=config.judge_question)
         return JudgeReward(judge, config.goal_prompts)
     ref = parse_model(config.model)
     if not ref.is_open_clip:  # module.path:Class plug-in (or judge)
