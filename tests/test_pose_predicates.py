@@ -187,3 +187,25 @@ def test_default_mix_gives_both_classes(task: str) -> None:
     # here the goal frames all come from the goal variant (a strongly perturbed near miss could
     # turn into a goal pose, and many goal-variant frames are perturbed out of it)
     assert set(states.loc[auto[f"auto_{task}"] == 1, "pose"]) == {NEW_TASKS[task]}
+
+
+def test_hands_on_hips_goal_variant_stays_off_the_boundary() -> None:
+    """The goal variant's arms get a small share of the noise (ARM_NOISE_SCALE): nearly every
+    frame is labelled hands on hips, while the full noise spreads a fifth across the boundary."""
+    from rmeval.rendering.poses import PoseSetSpec, pose_set_states, predicate_columns
+
+    def share(scale: float) -> float:
+        from rmeval.rendering import poses
+
+        saved = dict(poses.ARM_NOISE_SCALE)
+        poses.ARM_NOISE_SCALE["hands_on_hips"] = scale
+        try:
+            states = pose_set_states(PoseSetSpec(count=60, mix={"hands_on_hips": 1.0}, seed=3))
+        finally:
+            poses.ARM_NOISE_SCALE.clear()
+            poses.ARM_NOISE_SCALE.update(saved)
+        auto = predicate_columns(states[list(pp.qpos_names())].to_numpy(dtype=np.float64))
+        return float(auto["auto_hands_on_hips"].mean())
+
+    assert share(0.35) >= 0.95
+    assert share(1.0) <= 0.9
