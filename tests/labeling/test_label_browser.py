@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,26 +23,6 @@ from rmeval.commands.common import bundled_dataset
 from rmeval.labeling.storage import LabelStore
 
 TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-def server(tmp_path, tiny_dataset) -> Iterator[AppServer]:
-    srv = AppServer(tiny_dataset.root, tmp_path / "labels.sqlite", tmp_path)
-    try:
-        yield srv.start()
-    finally:
-        srv.stop()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    try:
-        yield pg
-    finally:
-        context.close()
 
 
 def button(page, key: str):

@@ -7,36 +7,12 @@ test asserts the SQLite rows, not only the page.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-
-import pytest
-from label_helpers import AppServer
 
 from rmeval.labeling.exchange import labels_csv
 from rmeval.labeling.frame_ids import dataset_identity, frame_hashes
 from rmeval.labeling.storage import LabelStore
 
 TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-def server(tmp_path, tiny_dataset) -> Iterator[AppServer]:
-    srv = AppServer(tiny_dataset.root, tmp_path / "labels.sqlite", tmp_path)
-    try:
-        yield srv.start()
-    finally:
-        srv.stop()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    try:
-        yield pg
-    finally:
-        context.close()
 
 
 def scores(db) -> list[tuple]:

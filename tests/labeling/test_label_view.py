@@ -8,33 +8,11 @@ after a sidebar change, and the first keys after ``kill -9`` and a restart.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 
-import pytest
 from label_helpers import AppServer
 from view_helpers import answers, open_labeller, receipts, view, wait_frame, wait_note, wait_rows
 
 TIMEOUT_MS = 20_000
-
-
-@pytest.fixture
-def server(tmp_path, tiny_dataset) -> Iterator[AppServer]:
-    srv = AppServer(tiny_dataset.root, tmp_path / "labels.sqlite", tmp_path)
-    try:
-        yield srv.start()
-    finally:
-        srv.stop()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    try:
-        yield pg
-    finally:
-        context.close()
 
 
 def test_double_press_30ms_apart_saves_one_answer(server, page):
