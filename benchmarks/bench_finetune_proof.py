@@ -67,7 +67,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=25)
     ap.add_argument("--patience", type=int, default=6)
     ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--steps", type=int, default=10_000, help="DQN environment steps (quick preset)")
+    ap.add_argument("--steps", type=int, default=20_000, help="DQN environment steps (quick preset)")
     ap.add_argument("--checkpoint-every", type=int, default=2_500)
     ap.add_argument("--episodes", type=int, default=10, help="evaluation episodes per checkpoint")
     ap.add_argument("--skip-render", action="store_true", help="reuse WORK/cp-train")
