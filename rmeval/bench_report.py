@@ -12,7 +12,8 @@ import pandas as pd
 from rmeval.bench import COLUMNS, LEADERBOARD, METRICS, alpha_label, best_mask, leaderboard
 from rmeval.bench_plots import plot_bench_metrics, plot_confusions
 from rmeval.errors import RmevalError
-from rmeval.report import ReportContext, Section, _read_csv, code, esc, figure_html, note_html, table_html
+from rmeval.fileio import read_csv
+from rmeval.report import ReportContext, Section, code, esc, figure_html, note_html, table_html
 
 TITLE = "Benchmark: detection, progress, ranking, confusion"
 
@@ -22,7 +23,7 @@ def read_bench(ctx: ReportContext) -> tuple[pd.DataFrame, dict] | None:
     path = ctx.results_dir / "bench.csv"
     if not path.is_file():
         return None
-    table = _read_csv(path)
+    table = read_csv(path, "bench table", "rerun rmeval bench")
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise RmevalError(f"{path} lacks columns {', '.join(missing)}; rerun `rmeval bench`")

@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from rmeval.errors import CacheError, InvalidInputError, StorageError
-from rmeval.fileio import advice, clean_leftovers, leftovers, notice, storage_error, write_bytes, write_json
+from rmeval.fileio import advice, clean_leftovers, leftovers, notice, slug, storage_error, write_bytes, write_json
 
 CACHE_FORMAT_VERSION = 1
 KEY_BYTES = 16
@@ -338,10 +338,6 @@ class EmbeddingStore:
         return storage_error(exc, "the embedding cache", self.directory)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:60].strip("_") or "model"
-
-
 class EmbeddingCache:
     """Root of the on-disk cache; hands out one :class:`EmbeddingStore` per key.
 
@@ -381,7 +377,7 @@ class EmbeddingCache:
         fields = {"format": str(CACHE_FORMAT_VERSION), "kind": kind, "dim": str(dim), **key_fields}
         canonical = json.dumps(fields, sort_keys=True)
         digest = hashlib.blake2b(canonical.encode(), digest_size=8).hexdigest()
-        directory = self.root / f"v{CACHE_FORMAT_VERSION}" / kind / f"{_slug(name)}-{digest}"
+        directory = self.root / f"v{CACHE_FORMAT_VERSION}" / kind / f"{slug(name, 'model', max_len=60)}-{digest}"
         if directory not in self._stores:
             self._stores[directory] = EmbeddingStore(directory, dim, info={**fields, "name": name})
         return self._stores[directory]

@@ -31,9 +31,12 @@ import shutil
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path, PurePath
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from rmeval.errors import RmevalError, StorageError
+from rmeval.errors import InvalidInputError, RmevalError, StorageError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: Marker in every temporary name this module creates.
 TEMP_MARKER = ".rmeval-tmp-"
@@ -227,7 +230,8 @@ def write_text(path: str | Path, text: str, *, what: str | None = None) -> Path:
     return write_bytes(path, text.encode("utf-8"), what=what)
 
 
-def _json_default(o: Any) -> Any:
+def json_default(o: Any) -> Any:
+    """``json.dumps(default=...)`` for NumPy scalars and arrays and paths."""
     if hasattr(o, "tolist"):
         return o.tolist()
     if hasattr(o, "item"):
@@ -244,7 +248,7 @@ def json_text(obj: Any, *, indent: int | None = 2, sort_keys: bool = False, nan_
     """
     if nan_as_null:
         obj = _nan_to_null(obj)
-    return json.dumps(obj, indent=indent, sort_keys=sort_keys, allow_nan=False, default=_json_default, ensure_ascii=False) + "\n"
+    return json.dumps(obj, indent=indent, sort_keys=sort_keys, allow_nan=False, default=json_default, ensure_ascii=False) + "\n"
 
 
 def _nan_to_null(obj: Any) -> Any:
@@ -389,3 +393,27 @@ __all__ = [
     "write_table",
     "write_text",
 ]
+
+
+def slug(text: str, fallback: str, *, sep: str = "_", max_len: int | None = None, keep_end: bool = False) -> str:
+    """``text`` as a file-name part: runs of characters other than letters, digits, ``._-``
+    become ``sep``; cut to ``max_len`` characters (its end with ``keep_end``); ``fallback`` when
+    nothing is left. (Cache folder names depend on it: its output must not change.)"""
+    out = re.sub(r"[^A-Za-z0-9._-]+", sep, text)
+    if max_len is not None:
+        out = out[-max_len:] if keep_end else out[:max_len]
+    return out.strip(sep) or fallback
+
+
+def read_csv(path: str | Path, what: str, how: str) -> pd.DataFrame:
+    """Read a CSV rmeval or the user wrote; a missing or unreadable file is an
+    :class:`InvalidInputError` naming ``what`` it is and ``how`` to get a good one."""
+    import pandas as pd
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise InvalidInputError(f"{what} {p} does not exist; {how}")
+    try:
+        return pd.read_csv(p)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
+        raise InvalidInputError(f"{what} {p} is not a readable CSV ({str(exc).splitlines()[0]}); {how}") from None

@@ -47,6 +47,7 @@ import pandas as pd
 
 from rmeval import __version__
 from rmeval.errors import DatasetError, RmevalError
+from rmeval.fileio import read_csv
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -111,7 +112,7 @@ class ReportContext:
             path = self.results_file("epic_{name}.csv")
             table = None
             if path.is_file():
-                table = check_results(_read_csv(path), min_models=1, source=str(path))
+                table = check_results(read_csv(path, "results table", "rerun the command that wrote it"), min_models=1, source=str(path))
             self._cache["epic"] = table
         return self._cache["epic"]
 
@@ -120,11 +121,6 @@ SectionBuilder = Callable[[ReportContext], "Section | None"]
 
 
 # ----------------------------------------------------------------------------- HTML helpers
-def _read_csv(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, OSError) as exc:
-        raise RmevalError(f"{path} is not a readable CSV ({str(exc).splitlines()[0]}); rerun the command that wrote it") from None
 
 
 def png_data_uri(data: bytes) -> str:
@@ -355,7 +351,7 @@ def histogram_section(ctx: ReportContext) -> Section:
     from rmeval.plots import plot_reward_histograms
     from rmeval.scaling import reward_summary
 
-    fr = _read_csv(path)
+    fr = read_csv(path, "results table", "rerun the command that wrote it")
     epic = ctx.epic_results()
     order = None
     if epic is not None:
@@ -392,7 +388,7 @@ def success_section(ctx: ReportContext) -> Section:
         return Section("success", title, body, available=False)
     from rmeval.plots import plot_success_rate
 
-    success = _read_csv(path)
+    success = read_csv(path, "results table", "rerun the command that wrote it")
     if "random_weights" in success.columns:
         success["random_weights"] = success["random_weights"].map(lambda v: str(v).strip().lower() in ("true", "1"))
     body = (
@@ -519,7 +515,7 @@ def _labeling_tables(ctx: ReportContext) -> tuple[list[tuple[str, pd.DataFrame]]
     for pattern, heading in LABELING_FILES:
         path = ctx.results_file(pattern)
         if path.is_file():
-            out.append((f"{heading} — {path.name}", _read_csv(path)))
+            out.append((f"{heading} — {path.name}", read_csv(path, "results table", "rerun the command that wrote it")))
     return out, notes
 
 

@@ -28,6 +28,7 @@ from rmeval.commands.common import (
 )
 from rmeval.embedding_options import EmbeddingOptions
 from rmeval.errors import DatasetError, InvalidInputError, RmevalError
+from rmeval.fileio import read_csv
 from rmeval.scaling_figures import Artifact, histogram_artifact, scaling_artifacts, success_artifact
 
 HELP = "scaling plots: EPIC vs model size, reward histograms, success rates (paper Figs. 4, 7)"
@@ -109,14 +110,6 @@ def write_artifact(artifact: Artifact, out: Path) -> list[Path]:
 
 
 # ----------------------------------------------------------------------------- inputs
-def _read_csv(path: str | Path, what: str, how: str) -> pd.DataFrame:
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise InvalidInputError(f"{what} {p} does not exist; {how}")
-    try:
-        return pd.read_csv(p)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InvalidInputError(f"{what} {p} is not a readable CSV: {str(exc).splitlines()[0]}") from None
 
 
 def _run_epic_first(args: argparse.Namespace, out: Path) -> tuple[Path, int]:
@@ -210,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     out = out_dir(args.out)
     scores = None
     if args.trajectory_scores:  # read early: a wrong file should fail before anything slow
-        scores = _read_csv(args.trajectory_scores, "--trajectory-scores", "export it from the labelling app.")
+        scores = read_csv(args.trajectory_scores, "--trajectory-scores", "export it from the labelling app.")
     status = 0
     if args.models:
         results_csv, status = _run_epic_first(args, out)
@@ -226,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
                 f"no results table: {results_csv} does not exist. Pass --results CSV, or --models A,B to "
                 f"compute it (e.g. rmeval scaling --models rmeval-tiny,ViT-B-32:random)."
             )
-    raw = _read_csv(results_csv, "results table", "make one with `rmeval epic --models A,B` (or pass --models here).")
+    raw = read_csv(results_csv, "results table", "make one with `rmeval epic --models A,B` (or pass --models here).")
     results = check_results(raw, source=str(results_csv))
     name = results_dataset_name(results)
     settings = _settings_json(results_csv)

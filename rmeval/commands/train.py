@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import re
 import shlex
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 from rmeval.commands.common import RANDOM_WEIGHTS_NOTE, say, warn
 from rmeval.errors import InvalidInputError, RmevalError
+from rmeval.fileio import slug
 
 HELP = "train an RL agent (SAC/DQN) on a CLIP reward computed from rendered frames"
 EPILOG = """\
@@ -139,14 +139,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "run"
-
-
 def _default_out(cfg: Any) -> Path:
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     model = cfg.model.split(":")[0] + ("-random" if cfg.random_weights else "") if cfg.model else "ground-truth"
-    return Path("runs") / _slug(f"{cfg.env}-{cfg.task}-{model}-a{cfg.alpha:g}-{stamp}")
+    return Path("runs") / slug(f"{cfg.env}-{cfg.task}-{model}-a{cfg.alpha:g}-{stamp}", "run", sep="-")
 
 
 def _check_positive(args: argparse.Namespace) -> None:

@@ -7,15 +7,13 @@ import json
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePath
 from typing import Any
-
-import numpy as np
 
 from rmeval import __version__
 from rmeval.dataset.format import FORMAT_NAME, FORMAT_VERSION, METADATA_FILE, REQUIRED_COLUMNS
 from rmeval.dataset.problems import Problems, describe_error
 from rmeval.errors import DatasetError, InvalidInputError
+from rmeval.fileio import json_default
 
 _FIELD_KEYS = (
     "name",
@@ -212,17 +210,6 @@ def parse_metadata(data: object, source: str, problems: Problems) -> DatasetMeta
     )
 
 
-def _json_default(value: object) -> object:
-    """Let numpy scalars/arrays and paths into JSON."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, PurePath):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
 def metadata_json(metadata: DatasetMetadata) -> str:
     """``metadata.json`` text for writing (stamped ``created_by`` this rmeval), validated."""
     problems = Problems()
@@ -243,13 +230,13 @@ def metadata_json(metadata: DatasetMetadata) -> str:
     parse_metadata(data, "metadata", problems)
     problems.raise_if_any("metadata: cannot write this dataset metadata")
     try:
-        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=_json_default)
+        text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False, default=json_default)
     except (TypeError, ValueError):
         for key, value in data.items():
             items = value.items() if isinstance(value, dict) else [(None, value)]
             for sub, item in items:
                 try:
-                    json.dumps(item, allow_nan=False, default=_json_default)
+                    json.dumps(item, allow_nan=False, default=json_default)
                 except (TypeError, ValueError) as exc:
                     where = f"{key!r}" if sub is None else f"{key}[{sub!r}]"
                     problems.add(

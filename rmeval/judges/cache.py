@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,15 +17,11 @@ import numpy as np
 
 from rmeval.cache import CACHE_FORMAT_VERSION, EmbeddingStore, default_cache_dir
 from rmeval.errors import RmevalError
-from rmeval.fileio import write_bytes
+from rmeval.fileio import slug, write_bytes
 from rmeval.judges.question import TEMPLATE_VERSION
 
 #: Columns of a judge store row.
 SCORE_COLUMNS = ("log_p_yes", "log_p_no")
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[-60:].strip("_") or "judge"
 
 
 class JudgeCache:
@@ -51,7 +46,7 @@ class JudgeCache:
             "columns": ",".join(SCORE_COLUMNS),
         }
         digest = hashlib.blake2b(json.dumps(fields, sort_keys=True).encode(), digest_size=8).hexdigest()
-        directory = self.root / f"v{CACHE_FORMAT_VERSION}" / "judge" / f"{_slug(name)}-{digest}"
+        directory = self.root / f"v{CACHE_FORMAT_VERSION}" / "judge" / f"{slug(name, 'judge', max_len=60, keep_end=True)}-{digest}"
         if directory not in self._stores:
             directory.mkdir(parents=True, exist_ok=True)
             info = directory / "info.json"
