@@ -126,7 +126,11 @@ def test_nan_in_metadata_json(run, dataset_copy, tmp_path):
 def test_index_csv_instead_of_parquet(run, dataset_copy, tmp_path):
     pd.read_parquet(dataset_copy / "index.parquet").to_csv(dataset_copy / "index.csv", index=False)
     (dataset_copy / "index.parquet").unlink()
-    _ok(*_epic(run, dataset_copy, tmp_path), 2, "index.parquet: missing (found index.csv")
+    before = _tree(dataset_copy)
+    code, out, err = _epic(run, dataset_copy, tmp_path)
+    assert code == 2 and "Traceback" not in out + err
+    assert "index.parquet: missing (found index.csv" in err
+    assert _tree(dataset_copy) == before  # the user's CSV is left as it was
 
 
 def test_string_label_with_one_bad_value_names_the_bad_row_first(run, dataset_copy, tmp_path):

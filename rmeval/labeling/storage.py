@@ -129,30 +129,23 @@ CREATE TABLE IF NOT EXISTS trajectory_scores (
     time     REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trajectory_scores_by_rater ON trajectory_scores(dataset, rater, episode);
-CREATE TABLE IF NOT EXISTS answer_receipts (
+"""
+#: Which answers of the frame view are stored (schema 2; see :data:`MIGRATIONS`).
+_RECEIPTS_TABLE = """CREATE TABLE IF NOT EXISTS answer_receipts (
     session  TEXT NOT NULL,
     seq      INTEGER NOT NULL,
     event_id INTEGER NOT NULL REFERENCES label_events(id),
     shown_at REAL,
     key_at   REAL,
     PRIMARY KEY (session, seq)
-);
-"""
+)"""
+_SCHEMA += _RECEIPTS_TABLE + ";\n"
 
 #: Upgrade steps: ``MIGRATIONS[v]`` turns a version ``v`` database into version ``v + 1``.
 #: (Version 1 databases written by rmeval after the frame view came may already hold
 #: ``answer_receipts``: it was created on first use then, hence IF NOT EXISTS.)
 MIGRATIONS: dict[int, tuple[str, ...]] = {
-    1: (
-        """CREATE TABLE IF NOT EXISTS answer_receipts (
-            session  TEXT NOT NULL,
-            seq      INTEGER NOT NULL,
-            event_id INTEGER NOT NULL REFERENCES label_events(id),
-            shown_at REAL,
-            key_at   REAL,
-            PRIMARY KEY (session, seq)
-        )""",
-    ),
+    1: (_RECEIPTS_TABLE,),
 }
 
 # Latest live (not retracted) label/skip event per (rater, frame) of one dataset.
@@ -566,30 +559,8 @@ class LabelStore:
         Returns:
             ``(event_id, new)``: the event this answer produced and whether it was written now.
         """
-        dataset = _check_text(dataset, "dataset")
-        frame = _check_text(frame, "frame")
-        rater = check_rater(rater)
-        session = _check_text(session, "session")
-        if label is not None and label not in (0, 1):
-            raise InvalidInputError(f"label must be 1 (goal), 0 (not goal) or None (skip), not {label!r}")
-        kind = "skip" if label is None else "label"
-        with self._writing("save the label") as con:
-            row = con.execute(
-                "SELECT event_id FROM answer_receipts WHERE session = ? AND seq = ?", (session, int(seq))
-            ).fetchone()
-            if row is not None:
-                return int(row[0]), False
-            cur = con.execute(
-                "INSERT INTO label_events (dataset, frame, rater, kind, label, source, session, time) "
-                "VALUES (?, ?, ?, ?, ?, 'app', ?, ?)",
-                (dataset, frame, rater, kind, None if label is None else int(label), session, time.time()),
-            )
-            event_id = int(cur.lastrowid or 0)
-            con.execute(
-                "INSERT INTO answer_receipts (session, seq, event_id, shown_at, key_at) VALUES (?, ?, ?, ?, ?)",
-                (session, int(seq), event_id, shown_at, key_at),
-            )
-            return event_id, True
+        [(_, event_id, new)] = self.add_answers(dataset, rater, [(seq, frame, label, shown_at, key_at)], session=session)
+        return event_id, new
 
     def add_answers(
         self, dataset: str, rater: str, answers: Iterable[tuple[int, str, int | None, float | None, float | None]],

@@ -53,26 +53,22 @@ def test_key_while_next_frame_loads_is_dropped_not_shifted(tmp_path, tiny_datase
     monkeypatch.setenv("RMEVAL_LABEL_PACK_SIZE", "1")  # one frame per pack: frame 1 can be held back alone
     server = AppServer(tiny_dataset.root, tmp_path / "labels.sqlite", tmp_path).start()
     try:
-        _key_while_loading(server, page)
+        held = []
+        page.route("**/chunk_1.bin", lambda route: held.append(route))  # frame 1 is on its way until we let it through
+        open_labeller(page, server.url)
+        page.keyboard.press("g")
+        view(page).locator("#caption", has_text="Loading frame 2 of 12").wait_for()
+        page.keyboard.press("n")  # nothing on screen: dropped, with a note
+        wait_note(page, "still loading")
+        assert held
+        held[0].continue_()
+        wait_frame(page, "frames/000001.png")
+        page.wait_for_timeout(200)
+        page.keyboard.press("s")
+        wait_frame(page, "frames/000002.png")
+        assert wait_rows(server.db, 2, page) == [("frames/000000.png", "label", 1), ("frames/000001.png", "skip", None)]
     finally:
         server.stop()
-
-
-def _key_while_loading(server, page):
-    held = []
-    page.route("**/chunk_1.bin", lambda route: held.append(route))  # frame 1 is on its way until we let it through
-    open_labeller(page, server.url)
-    page.keyboard.press("g")
-    view(page).locator("#caption", has_text="Loading frame 2 of 12").wait_for()
-    page.keyboard.press("n")  # nothing on screen: dropped, with a note
-    wait_note(page, "still loading")
-    assert held
-    held[0].continue_()
-    wait_frame(page, "frames/000001.png")
-    page.wait_for_timeout(200)
-    page.keyboard.press("s")
-    wait_frame(page, "frames/000002.png")
-    assert wait_rows(server.db, 2, page) == [("frames/000000.png", "label", 1), ("frames/000001.png", "skip", None)]
 
 
 def test_keys_work_after_a_sidebar_change(server, page):
